@@ -1,0 +1,85 @@
+# Two commands on a fresh machine:  make synth   and   make test
+# Each does its own set-up (.venv, .venv-checkov, node_modules) from pinned versions.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+CHECKOV_VENV := .venv-checkov
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+# ENV=dev synthesizes one environment; empty means all of them.
+ENV ?=
+
+# Node 20 is end-of-life for jsii; Node 22+ is recommended (README). Silence the banner:
+# jsii >= 1.120 reads the first variable (a list of major versions), older ones the second.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# Offline: no CLI telemetry, no notices, no instance-metadata credential probing.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export AWS_EC2_METADATA_DISABLED := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+CDK_FLAGS := --no-notices --no-version-reporting --ci
+ifneq ($(ENV),)
+CDK_CONTEXT := -c environment=$(ENV)
+endif
+
+.PHONY: help setup synth gates test lint typecheck unit bench lock clean
+
+help:
+	@echo "make synth   set up, synthesize every environment (ENV=dev for one), run every gate, print a summary"
+	@echo "make test    set up, run lint, type checks and the whole test suite"
+	@echo "make bench   benchmark synth against a minimal one-stack CDK app"
+	@echo "make clean   remove cdk.out and the virtual environments"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt -c constraints-checkov.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
+
+# Synthesize through the real CDK CLI (cdk.json's app command), then run cfn-lint and checkov
+# over cdk.out and print one summary. cdk-nag runs inside synth and fails it on any finding.
+synth: setup
+	rm -rf cdk.out
+	$(CDK) synth --quiet $(CDK_FLAGS) $(CDK_CONTEXT)
+	$(PY) -m gates cdk.out --checkov $(CHECKOV_VENV)/bin/checkov
+
+test: setup lint typecheck unit
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) tools/benchmark.py
+
+# Re-resolve the full dependency sets after changing a direct pin.
+lock:
+	rm -rf /tmp/lock-venv /tmp/lock-checkov
+	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install --quiet -r requirements-dev.txt
+	{ echo "# Full resolved set for .venv (requirements-dev.txt), python 3.11. Regenerate with: make lock"; /tmp/lock-venv/bin/pip freeze; } > constraints.txt
+	$(PYTHON) -m venv /tmp/lock-checkov && /tmp/lock-checkov/bin/pip install --quiet -r requirements-checkov.txt
+	{ echo "# Full resolved set for .venv-checkov (requirements-checkov.txt), python 3.11. Regenerate with: make lock"; /tmp/lock-checkov/bin/pip freeze; } > constraints-checkov.txt
+
+clean:
+	rm -rf cdk.out $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Compliance gates: cdk-nag packs (during synth), cfn-lint and checkov (over cdk.out)."""

@@ -1,0 +1,124 @@
+"""``python -m gates cdk.out``: run cfn-lint and checkov, read cdk-nag's results, print a summary.
+
+Exit status 0 when every gate reports zero unacknowledged findings, 1 when any does, 2 when the
+assembly or a tool cannot be read. The summary is also written to ``cdk.out/gates-summary.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from gates.assembly import AssemblyError, StackArtifact, stacks
+from gates.cost import PRICE_SOURCE, estimate
+from gates.nag import PACKS, acknowledgement_counts, read_findings, rule_counts
+from gates.tools import GateResult, GateToolError, run_cfn_lint, run_checkov
+
+SUMMARY_FILE = "gates-summary.json"
+CDK_BUILTIN = "CloudFormation-Validate"
+
+
+def nag_results(outdir: Path) -> list[GateResult]:
+    """One result per cdk-nag pack, plus CDK's own built-in CloudFormation rules."""
+    findings = read_findings(outdir)
+    acks = acknowledgement_counts(outdir)
+    library_acks = acknowledgement_counts(outdir, ours=False)
+    counts = rule_counts()
+    results = []
+    for pack_class, _ in PACKS:
+        name = pack_class().read_pack_name
+        results.append(
+            GateResult(
+                name=f"cdk-nag {name}",
+                rules=counts[name],
+                findings=[f.line() for f in findings if f.pack == name],
+                acknowledged=acks.get(name, 0),
+                library_acknowledged=library_acks.get(name, 0),
+            )
+        )
+    results.append(
+        GateResult(
+            name=f"CDK {CDK_BUILTIN}",
+            rules=0,
+            findings=[f.line() for f in findings if f.pack == CDK_BUILTIN],
+            acknowledged=acks.get(CDK_BUILTIN, 0),
+            library_acknowledged=library_acks.get(CDK_BUILTIN, 0),
+        )
+    )
+    return results
+
+
+def render(results: list[GateResult], all_stacks: list[StackArtifact]) -> str:
+    """The human summary: gates table, stacks per environment, fixed monthly cost."""
+    by_env: dict[str, list[StackArtifact]] = defaultdict(list)
+    for stack in all_stacks:
+        by_env[stack.stage].append(stack)
+    lines = ["", "Synthesized environments:"]
+    for env, env_stacks in by_env.items():
+        resources = sum(sum(s.resource_types().values()) for s in env_stacks)
+        names = ", ".join(s.stack_name for s in env_stacks)
+        lines.append(f"  {env}: {len(env_stacks)} stacks, {resources} resources ({names})")
+    lines += [
+        "",
+        f"  {'gate':32} {'rules':>6} {'findings':>9} {'acknowledged':>13} {'by aws-cdk-lib':>15}",
+    ]
+    for result in results:
+        rules = str(result.rules) if result.rules else "-"
+        lines.append(
+            f"  {result.name:32} {rules:>6} {len(result.findings):>9} {result.acknowledged:>13}"
+            f" {result.library_acknowledged:>15}"
+        )
+    lines += ["", f"Fixed monthly cost ({PRICE_SOURCE}; data and usage extra):"]
+    lines += [f"  {estimate(env, env_stacks).line()}" for env, env_stacks in by_env.items()]
+    failing = [f for r in results for f in r.findings]
+    if failing:
+        lines += ["", f"FAILED: {len(failing)} unacknowledged finding(s):"]
+        lines += [f"  {finding}" for finding in failing]
+    else:
+        lines += ["", "All gates passed: zero unacknowledged findings."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m gates", description=__doc__)
+    parser.add_argument("outdir", type=Path, help="the cloud assembly directory (cdk.out)")
+    parser.add_argument("--checkov", default="checkov", help="checkov executable")
+    args = parser.parse_args(argv)
+    try:
+        all_stacks = stacks(args.outdir)
+        results = [
+            *nag_results(args.outdir),
+            run_cfn_lint(all_stacks),
+            run_checkov(args.outdir, args.checkov),
+        ]
+    except (AssemblyError, GateToolError) as err:
+        print(f"gates: {err}", file=sys.stderr)
+        return 2
+    print(render(results, all_stacks))
+    summary = {
+        "gates": [
+            {
+                "name": r.name,
+                "rules": r.rules,
+                "findings": r.findings,
+                "acknowledged": r.acknowledged,
+                "acknowledged_by_aws_cdk_lib": r.library_acknowledged,
+                "checks_evaluated": r.checks_evaluated,
+            }
+            for r in results
+        ],
+        "stacks": [
+            {"environment": s.stage, "stack": s.stack_name, "resources": sum(s.resource_types().values())}
+            for s in all_stacks
+        ],
+    }
+    (args.outdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return 1 if any(r.findings for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

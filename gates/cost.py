@@ -1,0 +1,60 @@
+"""Fixed monthly cost of what the templates declare, at list prices (usage charges excluded)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gates.assembly import StackArtifact
+
+HOURS_PER_MONTH = 730
+PRICE_SOURCE = (
+    "AWS list prices for us-east-1 (VPC/NAT, PrivateLink and KMS pricing pages), "
+    "read 2026-11-27; check your region in the AWS Pricing Calculator"
+)
+NAT_GATEWAY_HOURLY = 0.045  # USD per NAT gateway hour; data processed is $0.045/GB extra
+INTERFACE_ENDPOINT_AZ_HOURLY = 0.01  # USD per endpoint per AZ hour; data is $0.01/GB extra
+KMS_KEY_MONTHLY = 1.00  # USD per customer-managed key; rotated versions add up to $2 more
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """Counts and fixed monthly cost (USD) of one environment."""
+
+    environment: str
+    nat_gateways: int
+    endpoint_azs: int
+    kms_keys: int
+
+    @property
+    def monthly(self) -> float:
+        """Fixed monthly total in USD."""
+        return (
+            self.nat_gateways * NAT_GATEWAY_HOURLY * HOURS_PER_MONTH
+            + self.endpoint_azs * INTERFACE_ENDPOINT_AZ_HOURLY * HOURS_PER_MONTH
+            + self.kms_keys * KMS_KEY_MONTHLY
+        )
+
+    def line(self) -> str:
+        """``dev: NAT 1 x $32.85 + endpoint-AZs 11 x $7.30 + KMS keys 1 x $1.00 = $114.15``"""
+        nat = NAT_GATEWAY_HOURLY * HOURS_PER_MONTH
+        endpoint = INTERFACE_ENDPOINT_AZ_HOURLY * HOURS_PER_MONTH
+        return (
+            f"{self.environment}: NAT gateways {self.nat_gateways} x ${nat:.2f}"
+            f" + interface endpoint-AZs {self.endpoint_azs} x ${endpoint:.2f}"
+            f" + KMS keys {self.kms_keys} x ${KMS_KEY_MONTHLY:.2f} = ${self.monthly:.2f}/month"
+        )
+
+
+def estimate(environment: str, stacks: list[StackArtifact]) -> CostEstimate:
+    """Count the billable-by-the-hour resources in an environment's templates."""
+    nat = endpoint_azs = keys = 0
+    for stack in stacks:
+        for resource in stack.template().get("Resources", {}).values():
+            kind, props = resource["Type"], resource.get("Properties", {})
+            if kind == "AWS::EC2::NatGateway":
+                nat += 1
+            elif kind == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Interface":
+                endpoint_azs += len(props.get("SubnetIds", []))
+            elif kind == "AWS::KMS::Key":
+                keys += 1
+    return CostEstimate(environment, nat, endpoint_azs, keys)

@@ -1,0 +1,101 @@
+"""Static facts the config loader validates against, so that synth needs no AWS call.
+
+Everything here is data, kept in one place: the regions this platform supports with their
+Availability Zone names and the PrivateLink endpoint services it knows how to create.
+
+A region or endpoint missing from these tables is rejected with a clear message; adding one is a
+one-line change here, reviewed like any other change to the platform's boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Regions where Amazon Bedrock and Amazon SageMaker are both offered, with the AZ letters AWS
+# publishes for them. AZ names map to physical zones per account; the letters are the same set.
+REGION_AZ_LETTERS: dict[str, str] = {
+    "us-east-1": "abcdef",
+    "us-east-2": "abc",
+    "us-west-2": "abcd",
+    "ca-central-1": "abd",
+    "eu-west-1": "abc",
+    "eu-west-2": "abc",
+    "eu-west-3": "abc",
+    "eu-central-1": "abc",
+    "eu-central-2": "abc",
+    "eu-north-1": "abc",
+    "eu-south-1": "abc",
+    "eu-south-2": "abc",
+    "ap-south-1": "abc",
+    "ap-southeast-1": "abc",
+    "ap-southeast-2": "abc",
+    "ap-northeast-1": "acd",
+    "ap-northeast-2": "abcd",
+    "ap-northeast-3": "abc",
+    "sa-east-1": "abc",
+}
+
+
+def availability_zones_of(region: str) -> tuple[str, ...]:
+    """The AZ names of a supported region, e.g. ``('eu-west-1a', 'eu-west-1b', 'eu-west-1c')``."""
+    return tuple(region + letter for letter in REGION_AZ_LETTERS.get(region, ""))
+
+
+@dataclass(frozen=True)
+class EndpointService:
+    """A PrivateLink interface endpoint the platform can create.
+
+    ``name`` is the suffix of ``com.amazonaws.<region>.<name>``. ``actions`` are the IAM actions
+    the endpoint policy allows to principals of the environment's own account; ``None`` means the
+    service does not accept endpoint policies, so the endpoint gets none (its traffic is still
+    limited to the VPC by the endpoint security group).
+    """
+
+    name: str
+    actions: tuple[str, ...] | None
+
+
+def _service_wide(prefix: str) -> tuple[str, ...]:
+    return (f"{prefix}:*",)
+
+
+# The endpoint policy of each service allows only that service's actions (an interface endpoint
+# serves one service), and only to principals of the environment's account. The Bedrock runtime
+# endpoint is narrower still: invocation and guardrail calls only.
+ENDPOINT_SERVICES: dict[str, EndpointService] = {
+    s.name: s
+    for s in (
+        EndpointService("bedrock", _service_wide("bedrock")),
+        EndpointService(
+            "bedrock-runtime",
+            (
+                "bedrock:InvokeModel",
+                "bedrock:InvokeModelWithResponseStream",
+                "bedrock:Converse",
+                "bedrock:ConverseStream",
+                "bedrock:ApplyGuardrail",
+                "bedrock:CountTokens",
+            ),
+        ),
+        EndpointService("bedrock-agent", _service_wide("bedrock")),
+        EndpointService("bedrock-agent-runtime", _service_wide("bedrock")),
+        EndpointService("sagemaker.api", _service_wide("sagemaker")),
+        EndpointService("sagemaker.runtime", _service_wide("sagemaker")),
+        EndpointService("sagemaker.featurestore-runtime", _service_wide("sagemaker")),
+        EndpointService("sts", _service_wide("sts")),
+        EndpointService("kms", _service_wide("kms")),
+        EndpointService("logs", _service_wide("logs")),
+        EndpointService("monitoring", _service_wide("cloudwatch")),
+        EndpointService("ecr.api", _service_wide("ecr")),
+        EndpointService("ecr.dkr", _service_wide("ecr")),
+        EndpointService("ssm", _service_wide("ssm")),
+        EndpointService("ssmmessages", None),
+        EndpointService("ec2messages", None),
+        EndpointService("comprehendmedical", _service_wide("comprehendmedical")),
+        EndpointService("events", _service_wide("events")),
+        EndpointService("sns", _service_wide("sns")),
+        EndpointService("sqs", _service_wide("sqs")),
+        EndpointService("secretsmanager", _service_wide("secretsmanager")),
+        EndpointService("lambda", _service_wide("lambda")),
+    )
+}

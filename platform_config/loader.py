@@ -1,0 +1,341 @@
+"""Load and validate the platform's environments from ``cdk.json`` context, once.
+
+``load_config`` turns the raw context (plain JSON) into frozen dataclasses or raises
+``ConfigError`` whose message is one line: the key path, the value found, and what is allowed.
+``app.py`` prints that line and exits non-zero before any stack exists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from platform_config.catalogue import (
+    ENDPOINT_SERVICES,
+    REGION_AZ_LETTERS,
+    availability_zones_of,
+)
+from secure_constructs.sizing import DEFAULT_SUBNET_PLAN, LOG_RETENTION_DAYS
+
+CONTEXT_KEY = "ml-platform"
+"""The cdk.json context key holding the platform's configuration."""
+
+SELECT_KEY = "environment"
+"""Context key naming one environment to synthesize (``cdk synth -c environment=dev``)."""
+
+REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
+DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
+_PRIVATE_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid. ``str(err)`` is one line for the user."""
+
+    def __init__(self, key: str, value: Any, allowed: str) -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        shown = "(missing)" if value is _MISSING else json.dumps(value, default=str)
+        super().__init__(f"{key} = {shown}: {allowed}")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(missing)"
+
+
+_MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """One deployment environment (account + region), validated."""
+
+    name: str
+    account: str
+    region: str
+    availability_zones: tuple[str, ...]
+    allowed_regions: tuple[str, ...]
+    vpc_cidr: str
+    nat_gateways: int
+    interface_endpoints: tuple[str, ...]
+    endpoint_availability_zones: tuple[str, ...]
+    flow_log_retention_days: int
+    alert_email: str
+    termination_protection: bool
+    tags: tuple[tuple[str, str], ...]
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        """The environment's tags as a dict."""
+        return dict(self.tags)
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """The whole platform: a project name and the environments selected for this run."""
+
+    project: str
+    environments: tuple[EnvironmentConfig, ...]
+
+
+_ENV_KEYS = frozenset(
+    {
+        "account",
+        "region",
+        "availability_zones",
+        "allowed_regions",
+        "vpc_cidr",
+        "nat_gateways",
+        "interface_endpoints",
+        "endpoint_availability_zones",
+        "flow_log_retention_days",
+        "alert_email",
+        "termination_protection",
+        "tags",
+    }
+)
+
+
+def read_cdk_json(path: Path) -> dict[str, Any]:
+    """The ``context`` object of a cdk.json file (feature flags and the platform config)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    context = data.get("context", {})
+    if not isinstance(context, dict):
+        raise ConfigError(f"{path.name}: context", context, "must be a JSON object")
+    return context
+
+
+def load_config(context: Mapping[str, Any], selected: str | None = None) -> PlatformConfig:
+    """Validate the platform config found under ``context['ml-platform']``.
+
+    ``selected`` names one environment to keep; ``None`` keeps them all. Raises ``ConfigError``
+    on the first invalid value.
+    """
+    root = _get(context, CONTEXT_KEY, CONTEXT_KEY, dict, "an object with 'project' and 'environments'")
+    _no_unknown(root, CONTEXT_KEY, {"project", "environments"})
+    project = _get(root, "project", f"{CONTEXT_KEY}.project", str, "a string")
+    if not _NAME.match(project):
+        raise ConfigError(
+            f"{CONTEXT_KEY}.project",
+            project,
+            "2-20 characters: lowercase letters, digits and hyphens, starting with a letter",
+        )
+    envs_key = f"{CONTEXT_KEY}.environments"
+    raw_envs = _get(root, "environments", envs_key, dict, "an object of named environments")
+    if not raw_envs:
+        raise ConfigError(envs_key, raw_envs, "at least one environment")
+    if selected is not None and selected not in raw_envs:
+        raise ConfigError(SELECT_KEY, selected, f"one of {', '.join(sorted(raw_envs))}")
+    names = [selected] if selected is not None else list(raw_envs)
+    return PlatformConfig(
+        project=project,
+        environments=tuple(
+            _environment(name, raw_envs[name], f"{envs_key}.{name}") for name in names
+        ),
+    )
+
+
+def _environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
+    if not _ENV_NAME.match(name):
+        raise ConfigError(key, name, "environment names are 2-10 lowercase letters or digits")
+    if not isinstance(raw, dict):
+        raise ConfigError(key, raw, "an object")
+    _no_unknown(raw, key, _ENV_KEYS)
+
+    account = _get(raw, "account", f"{key}.account", str, "a 12-digit AWS account ID as a string")
+    if not _ACCOUNT.match(account):
+        raise ConfigError(f"{key}.account", account, "a 12-digit AWS account ID as a string")
+
+    regions_text = f"a supported region: {', '.join(sorted(REGION_AZ_LETTERS))}"
+    allowed_regions = _str_list(raw, "allowed_regions", key, min_items=1)
+    for region_name in allowed_regions:
+        if region_name not in REGION_AZ_LETTERS:
+            raise ConfigError(f"{key}.allowed_regions", region_name, regions_text)
+    region = _get(raw, "region", f"{key}.region", str, regions_text)
+    if region not in REGION_AZ_LETTERS:
+        raise ConfigError(f"{key}.region", region, regions_text)
+    if region not in allowed_regions:
+        raise ConfigError(
+            f"{key}.region",
+            region,
+            f"must be one of allowed_regions ({', '.join(allowed_regions)}): data residency",
+        )
+
+    azs = _str_list(raw, "availability_zones", key, min_items=2)
+    region_azs = availability_zones_of(region)
+    for az in azs:
+        if az not in region_azs:
+            raise ConfigError(
+                f"{key}.availability_zones", az, f"an AZ of {region}: {', '.join(region_azs)}"
+            )
+
+    vpc_cidr = _cidr(raw, f"{key}.vpc_cidr", len(azs))
+
+    nat_key = f"{key}.nat_gateways"
+    nat = _get(raw, "nat_gateways", nat_key, int, "an integer")
+    if not 1 <= nat <= len(azs):
+        raise ConfigError(
+            nat_key, nat, f"an integer from 1 to the number of availability_zones ({len(azs)})"
+        )
+
+    endpoints = _str_list(raw, "interface_endpoints", key, min_items=0)
+    for endpoint in endpoints:
+        if endpoint not in ENDPOINT_SERVICES:
+            raise ConfigError(
+                f"{key}.interface_endpoints",
+                endpoint,
+                f"a known endpoint service: {', '.join(sorted(ENDPOINT_SERVICES))}",
+            )
+    endpoint_azs = _str_list(raw, "endpoint_availability_zones", key, min_items=1)
+    for az in endpoint_azs:
+        if az not in azs:
+            raise ConfigError(
+                f"{key}.endpoint_availability_zones",
+                az,
+                f"one of the environment's availability_zones: {', '.join(azs)}",
+            )
+
+    retention_key = f"{key}.flow_log_retention_days"
+    retention = _get(raw, "flow_log_retention_days", retention_key, int, "an integer")
+    if retention not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            retention_key,
+            retention,
+            f"a CloudWatch Logs retention: {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
+
+    email = _get(raw, "alert_email", f"{key}.alert_email", str, "an email address")
+    if not _EMAIL.match(email):
+        raise ConfigError(f"{key}.alert_email", email, "an email address such as ops@example.com")
+
+    protection = _get(
+        raw, "termination_protection", f"{key}.termination_protection", bool, "true or false"
+    )
+
+    return EnvironmentConfig(
+        name=name,
+        account=account,
+        region=region,
+        availability_zones=tuple(azs),
+        allowed_regions=tuple(allowed_regions),
+        vpc_cidr=vpc_cidr,
+        nat_gateways=nat,
+        interface_endpoints=tuple(endpoints),
+        endpoint_availability_zones=tuple(endpoint_azs),
+        flow_log_retention_days=retention,
+        alert_email=email,
+        termination_protection=protection,
+        tags=_tags(raw, f"{key}.tags"),
+    )
+
+
+def _cidr(raw: Mapping[str, Any], key: str, az_count: int) -> str:
+    text = _get(raw, "vpc_cidr", key, str, "an IPv4 CIDR such as 10.0.0.0/16")
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        raise ConfigError(
+            key, text, "an IPv4 network in CIDR notation with no host bits, such as 10.0.0.0/16"
+        ) from None
+    if not isinstance(network, ipaddress.IPv4Network) or not any(
+        network.subnet_of(private) for private in _PRIVATE_RANGES
+    ):
+        raise ConfigError(key, text, "a private IPv4 range inside 10/8, 172.16/12 or 192.168/16")
+    if network.prefixlen < 16:
+        raise ConfigError(key, text, "a prefix of /16 or longer (the largest VPC AWS allows)")
+    needed = DEFAULT_SUBNET_PLAN.addresses_needed(az_count)
+    if network.num_addresses < needed:
+        largest_prefix = 32 - (needed - 1).bit_length()
+        raise ConfigError(
+            key,
+            text,
+            f"too small: {az_count} AZs need {needed} addresses (public /"
+            f"{DEFAULT_SUBNET_PLAN.public_mask}, private /{DEFAULT_SUBNET_PLAN.private_mask}, "
+            f"isolated /{DEFAULT_SUBNET_PLAN.isolated_mask} per AZ); use /{largest_prefix} "
+            "or a shorter prefix",
+        )
+    return text
+
+
+def _tags(raw: Mapping[str, Any], key: str) -> tuple[tuple[str, str], ...]:
+    tags = _get(raw, "tags", key, dict, f"an object with at least {', '.join(REQUIRED_TAGS)}")
+    for required in REQUIRED_TAGS:
+        if required not in tags:
+            raise ConfigError(f"{key}.{required}", _MISSING, "a required tag")
+    for tag_key, value in tags.items():
+        if not _TAG_KEY.match(tag_key):
+            raise ConfigError(
+                f"{key}", tag_key, "tag keys are 1-128 characters and must not start with 'aws:'"
+            )
+        if not isinstance(value, str) or not 1 <= len(value) <= 256:
+            raise ConfigError(f"{key}.{tag_key}", value, "a string of 1-256 characters")
+    classification = tags["data-classification"]
+    if classification not in DATA_CLASSIFICATIONS:
+        raise ConfigError(
+            f"{key}.data-classification", classification, f"one of {', '.join(DATA_CLASSIFICATIONS)}"
+        )
+    return tuple(sorted(tags.items()))
+
+
+def _str_list(raw: Mapping[str, Any], name: str, key: str, *, min_items: int) -> list[str]:
+    full = f"{key}.{name}"
+    items = _get(raw, name, full, list, "a list of strings")
+    if len(items) < min_items:
+        raise ConfigError(full, items, f"a list of at least {min_items} strings")
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(full, item, "a list of strings")
+    duplicates = sorted({item for item in items if items.count(item) > 1})
+    if duplicates:
+        raise ConfigError(full, duplicates[0], "each entry at most once")
+    return list(items)
+
+
+def _get(
+    raw: Mapping[str, Any],
+    name: str,
+    key: str,
+    kind: type | tuple[type, ...],
+    allowed: str,
+) -> Any:
+    if not isinstance(raw, Mapping) or name not in raw:
+        raise ConfigError(key, _MISSING, f"required: {allowed}")
+    value = raw[name]
+    # bool is an int subclass: true must not pass for an integer.
+    if kind is int and isinstance(value, bool):
+        raise ConfigError(key, value, allowed)
+    if not isinstance(value, kind):
+        raise ConfigError(key, value, allowed)
+    return value
+
+
+def _no_unknown(raw: Mapping[str, Any], key: str, known: frozenset[str] | set[str]) -> None:
+    for name in raw:
+        if name not in known:
+            raise ConfigError(f"{key}.{name}", raw[name], f"unknown key; known: {', '.join(sorted(known))}")
+
+
+__all__: Sequence[str] = (
+    "CONTEXT_KEY",
+    "SELECT_KEY",
+    "ConfigError",
+    "EnvironmentConfig",
+    "PlatformConfig",
+    "load_config",
+    "read_cdk_json",
+)
+

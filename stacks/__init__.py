@@ -1,0 +1,1 @@
+"""The platform's stacks and the Stage that composes them per environment."""

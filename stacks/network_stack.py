@@ -1,0 +1,36 @@
+"""The private network of an environment (seed pages: Internet Gateway & NAT Gateways, VPC
+Endpoints, S3 Gateway Endpoint, Bedrock in VPC, SageMaker in VPC)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from platform_config import ENDPOINT_SERVICES
+from secure_constructs.secure_vpc import SecureVpc
+from stacks.base import PlatformStack
+
+
+class NetworkStack(PlatformStack):
+    """One ``SecureVpc`` built from the environment's config. Attribute ``network``."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, logs_key: kms.IKey, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, name_suffix="network", **kwargs)
+        env = kwargs["environment"]
+        self.network = SecureVpc(
+            self,
+            "Network",
+            cidr=env.vpc_cidr,
+            availability_zones=env.availability_zones,
+            nat_gateways=env.nat_gateways,
+            flow_log_key=logs_key,
+            flow_log_retention_days=env.flow_log_retention_days,
+            interface_endpoints={
+                name: ENDPOINT_SERVICES[name].actions for name in env.interface_endpoints
+            },
+            endpoint_availability_zones=env.endpoint_availability_zones,
+        )

@@ -1,0 +1,50 @@
+"""One ``cdk.Stage`` per environment, composing the platform's stacks."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from platform_config import EnvironmentConfig, PlatformConfig
+from stacks.keys_stack import KeysStack
+from stacks.network_stack import NetworkStack
+
+
+class PlatformStage(cdk.Stage):
+    """All stacks of one environment. Construct IDs here are a contract: renaming one replaces
+    its resources. Tags from config (plus ``project``) go on every taggable resource."""
+
+    def __init__(
+        self, scope: Construct, *, project: str, environment: EnvironmentConfig
+    ) -> None:
+        super().__init__(
+            scope,
+            environment.name,
+            env=cdk.Environment(account=environment.account, region=environment.region),
+        )
+        common = {"project": project, "environment": environment}
+        self.keys = KeysStack(
+            self, "Keys", description=f"{project} {environment.name}: KMS keys", **common
+        )
+        self.network = NetworkStack(
+            self,
+            "Network",
+            description=f"{project} {environment.name}: VPC, NAT, endpoints, flow logs",
+            logs_key=self.keys.logs_key,
+            **common,
+        )
+        for key, value in (("project", project), *environment.tags):
+            cdk.Tags.of(self).add(key, value)
+
+    @property
+    def platform_stacks(self) -> list[cdk.Stack]:
+        """The stacks of this stage, in deployment order."""
+        return [self.keys, self.network]
+
+
+def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:
+    """One stage per configured environment."""
+    return [
+        PlatformStage(app, project=config.project, environment=env)
+        for env in config.environments
+    ]
