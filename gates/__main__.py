@@ -112,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
             for r in results
         ],
         "stacks": [
-            {"environment": s.stage, "stack": s.stack_name, "resources": sum(s.resource_types().values())}
+            {
+                "environment": s.stage,
+                "stack": s.stack_name,
+                "resources": sum(s.resource_types().values()),
+            }
             for s in all_stacks
         ],
     }

@@ -1,4 +1,4 @@
-"""Read a synthesized cloud assembly (``cdk.out``) the way ``cdk deploy`` does: through manifests."""
+"""Read a synthesized cloud assembly (``cdk.out``) as ``cdk deploy`` does: through manifests."""
 
 from __future__ import annotations
 
@@ -50,7 +50,9 @@ def iter_stacks(outdir: Path, stage: str = "") -> Iterator[StackArtifact]:
         kind = artifact.get("type")
         props = artifact.get("properties", {})
         if kind == "cdk:cloud-assembly":
-            yield from iter_stacks(outdir / props["directoryName"], props.get("displayName", artifact_id))
+            yield from iter_stacks(
+                outdir / props["directoryName"], props.get("displayName", artifact_id)
+            )
         elif kind == "aws:cloudformation:stack":
             account, region = artifact["environment"].removeprefix("aws://").split("/", 1)
             yield StackArtifact(

@@ -35,7 +35,7 @@ class CostEstimate:
         )
 
     def line(self) -> str:
-        """``dev: NAT 1 x $32.85 + endpoint-AZs 11 x $7.30 + KMS keys 1 x $1.00 = $114.15``"""
+        """One line: counts times unit prices, and the monthly total."""
         nat = NAT_GATEWAY_HOURLY * HOURS_PER_MONTH
         endpoint = INTERFACE_ENDPOINT_AZ_HOURLY * HOURS_PER_MONTH
         return (

@@ -75,7 +75,10 @@ class Finding:
 
     def line(self) -> str:
         """One readable line: rule, construct path, what is wrong, how to acknowledge."""
-        return f"{self.rule} at {self.path}: {self.description} (acknowledge as '{self.pack}::{self.rule}')"
+        return (
+            f"{self.rule} at {self.path}: {self.description} "
+            f"(acknowledge as '{self.pack}::{self.rule}')"
+        )
 
 
 def read_findings(outdir: Path) -> list[Finding]:
@@ -90,7 +93,8 @@ def read_findings(outdir: Path) -> list[Finding]:
             for construct in violation.get("violatingConstructs", []):
                 findings.append(
                     Finding(
-                        pack=plugin.get("pluginName", "?"),
+                        # "CloudFormation Validate" is acknowledged as "CloudFormation-Validate::".
+                        pack=plugin.get("pluginName", "?").replace(" ", "-"),
                         rule=violation.get("ruleName", "?"),
                         path=construct.get("constructPath", "?"),
                         description=violation.get("description", ""),
@@ -126,7 +130,9 @@ def acknowledgements(outdir: Path) -> list[Acknowledgement]:
         entries: dict[str, list[dict[str, Any]]] = json.loads(metadata_file.read_text("utf-8"))
         for path, items in entries.items():
             ours = {
-                _normalise(item["data"]) for item in items if item.get("type") == PROJECT_ACK_METADATA_TYPE
+                _normalise(item["data"])
+                for item in items
+                if item.get("type") == PROJECT_ACK_METADATA_TYPE
             }
             for item in items:
                 if item.get("type") != ACK_METADATA_TYPE:
@@ -142,7 +148,9 @@ def acknowledgement_counts(outdir: Path, *, ours: bool = True) -> Counter[str]:
     return Counter(a.pack for a in acknowledgements(outdir) if a.ours == ours)
 
 
-_PACK_PREFIX = re.compile(r"^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321|Serverless)-")
+_PACK_PREFIX = re.compile(
+    r"^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321|Serverless)-"
+)
 
 
 def _normalise(rule_id: str) -> str:

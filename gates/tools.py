@@ -45,7 +45,9 @@ def _sibling(tool: str) -> str:
 
 def cfn_lint_ignores(template: dict[str, Any]) -> int:
     """Checks switched off in template or resource ``Metadata.cfn-lint.config.ignore_checks``."""
-    count = len(template.get("Metadata", {}).get("cfn-lint", {}).get("config", {}).get("ignore_checks", []))
+    count = len(
+        template.get("Metadata", {}).get("cfn-lint", {}).get("config", {}).get("ignore_checks", [])
+    )
     for resource in template.get("Resources", {}).values():
         config = resource.get("Metadata", {}).get("cfn-lint", {}).get("config", {})
         count += len(config.get("ignore_checks", []))
@@ -66,17 +68,24 @@ def run_cfn_lint(stacks: list[StackArtifact]) -> GateResult:
     gate = GateResult(name=f"cfn-lint {version}", rules=rules)
     for match in matches:
         where = Path(match.get("Filename", "?")).name
-        gate.findings.append(
-            f"{match['Rule']['Id']} {where}: {match.get('Message', '').strip()}"
-        )
+        gate.findings.append(f"{match['Rule']['Id']} {where}: {match.get('Message', '').strip()}")
     gate.acknowledged = sum(cfn_lint_ignores(s.template()) for s in stacks)
     return gate
 
 
 def run_checkov(outdir: Path, executable: str) -> GateResult:
-    """checkov (CloudFormation framework) over the assembly, offline (``--skip-download``)."""
+    """Checkov (CloudFormation framework) over the assembly, offline (``--skip-download``)."""
     result = _run(
-        [executable, "-d", str(outdir), "--framework", "cloudformation", "-o", "json", "--skip-download"]
+        [
+            executable,
+            "-d",
+            str(outdir),
+            "--framework",
+            "cloudformation",
+            "-o",
+            "json",
+            "--skip-download",
+        ]
     )
     try:
         report: Any = json.loads(result.stdout)
@@ -94,7 +103,8 @@ def run_checkov(outdir: Path, executable: str) -> GateResult:
                 gate.checks_evaluated += 1
         for check in results.get("failed_checks", []):
             gate.findings.append(
-                f"{check['check_id']} {check.get('resource', '?')} ({check.get('file_path', '?')}): "
+                f"{check['check_id']} {check.get('resource', '?')} "
+                f"({check.get('file_path', '?')}): "
                 f"{check.get('check_name', '')}"
             )
         gate.acknowledged += len(results.get("skipped_checks", []))

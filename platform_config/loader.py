@@ -37,7 +37,7 @@ _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
 _PRIVATE_RANGES = tuple(
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 
 
@@ -125,7 +125,9 @@ def load_config(context: Mapping[str, Any], selected: str | None = None) -> Plat
     ``selected`` names one environment to keep; ``None`` keeps them all. Raises ``ConfigError``
     on the first invalid value.
     """
-    root = _get(context, CONTEXT_KEY, CONTEXT_KEY, dict, "an object with 'project' and 'environments'")
+    root = _get(
+        context, CONTEXT_KEY, CONTEXT_KEY, dict, "an object with 'project' and 'environments'"
+    )
     _no_unknown(root, CONTEXT_KEY, {"project", "environments"})
     project = _get(root, "project", f"{CONTEXT_KEY}.project", str, "a string")
     if not _NAME.match(project):
@@ -244,7 +246,7 @@ def _environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
 
 
 def _cidr(raw: Mapping[str, Any], key: str, az_count: int) -> str:
-    text = _get(raw, "vpc_cidr", key, str, "an IPv4 CIDR such as 10.0.0.0/16")
+    text: str = _get(raw, "vpc_cidr", key, str, "an IPv4 CIDR such as 10.0.0.0/16")
     try:
         network = ipaddress.ip_network(text, strict=True)
     except ValueError:
@@ -286,7 +288,9 @@ def _tags(raw: Mapping[str, Any], key: str) -> tuple[tuple[str, str], ...]:
     classification = tags["data-classification"]
     if classification not in DATA_CLASSIFICATIONS:
         raise ConfigError(
-            f"{key}.data-classification", classification, f"one of {', '.join(DATA_CLASSIFICATIONS)}"
+            f"{key}.data-classification",
+            classification,
+            f"one of {', '.join(DATA_CLASSIFICATIONS)}",
         )
     return tuple(sorted(tags.items()))
 
@@ -326,7 +330,9 @@ def _get(
 def _no_unknown(raw: Mapping[str, Any], key: str, known: frozenset[str] | set[str]) -> None:
     for name in raw:
         if name not in known:
-            raise ConfigError(f"{key}.{name}", raw[name], f"unknown key; known: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"{key}.{name}", raw[name], f"unknown key; known: {', '.join(sorted(known))}"
+            )
 
 
 __all__: Sequence[str] = (
@@ -338,4 +344,3 @@ __all__: Sequence[str] = (
     "load_config",
     "read_cdk_json",
 )
-

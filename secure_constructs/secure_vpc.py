@@ -1,5 +1,8 @@
-"""A private-by-default VPC for ML/GenAI workloads: NAT egress, S3 gateway and PrivateLink
-endpoints with endpoint policies, encrypted flow logs, and an emptied default security group."""
+"""A private-by-default VPC for ML/GenAI workloads.
+
+NAT egress, S3 gateway and PrivateLink endpoints with endpoint policies, encrypted flow logs, and
+an emptied default security group.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ ISOLATED = "isolated"
 
 
 def endpoint_construct_id(service: str) -> str:
-    """Stable construct ID of an interface endpoint: ``bedrock-runtime`` -> ``BedrockRuntimeEndpoint``."""
+    """Stable construct ID of an endpoint: ``bedrock-runtime`` -> ``BedrockRuntimeEndpoint``."""
     return "".join(part.capitalize() for part in re.split(r"[.\-]", service)) + "Endpoint"
 
 
@@ -38,9 +41,10 @@ class SecureVpc(Construct):
         only to principals of this account on buckets of this account, plus read access to the
         regional ECR image-layer bucket (needed to pull images through the endpoint);
       * an interface endpoint with private DNS for each entry of ``interface_endpoints``
-        (service name -> allowed actions), in the isolated subnets of ``endpoint_availability_zones``
-        (default: all AZs); its policy allows exactly those actions to principals of this account;
-        ``None`` for a service that takes no endpoint policy;
+        (service name -> allowed actions), in the isolated subnets of
+        ``endpoint_availability_zones`` (default: all AZs); its policy allows exactly those
+        actions to principals of this account; ``None`` for a service that takes no endpoint
+        policy;
       * one endpoint security group admitting only TCP 443 from the VPC CIDR, with no egress;
       * flow logs of ALL traffic to a log group encrypted with ``flow_log_key``, kept
         ``flow_log_retention_days`` (default 365) and retained when the stack is deleted; the
@@ -68,10 +72,13 @@ class SecureVpc(Construct):
         super().__init__(scope, construct_id)
         if flow_log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(
-                f"SecureVpc flow_log_retention_days={flow_log_retention_days}: allowed {LOG_RETENTION_DAYS}"
+                f"SecureVpc flow_log_retention_days={flow_log_retention_days}: "
+                f"allowed {LOG_RETENTION_DAYS}"
             )
         if len(availability_zones) < 2:
-            raise ValueError(f"SecureVpc needs at least 2 availability_zones, got {availability_zones}")
+            raise ValueError(
+                f"SecureVpc needs at least 2 availability_zones, got {availability_zones}"
+            )
         if not 1 <= nat_gateways <= len(availability_zones):
             raise ValueError(
                 f"SecureVpc nat_gateways={nat_gateways}: allowed 1 to {len(availability_zones)} "
@@ -81,7 +88,8 @@ class SecureVpc(Construct):
         stray = sorted(set(endpoint_azs) - set(availability_zones))
         if stray:
             raise ValueError(
-                f"SecureVpc endpoint_availability_zones {stray} are not among {list(availability_zones)}"
+                f"SecureVpc endpoint_availability_zones {stray} are not among "
+                f"{list(availability_zones)}"
             )
         stack = cdk.Stack.of(self)
 
@@ -156,9 +164,7 @@ class SecureVpc(Construct):
                 )
             self.interface_endpoints[service] = endpoint
 
-    def _add_flow_logs(
-        self, stack: cdk.Stack, key: kms.IKey, retention_days: int
-    ) -> None:
+    def _add_flow_logs(self, stack: cdk.Stack, key: kms.IKey, retention_days: int) -> None:
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogGroup",
@@ -275,7 +281,11 @@ class SecureVpc(Construct):
             "the same commit always yields the same template (engineering rule 2)."
         )
         acknowledge(self.vpc, "CloudFormation-Validate::W3010", explicit_azs)
-        for subnet in (*self.vpc.public_subnets, *self.vpc.private_subnets, *self.vpc.isolated_subnets):
+        for subnet in (
+            *self.vpc.public_subnets,
+            *self.vpc.private_subnets,
+            *self.vpc.isolated_subnets,
+        ):
             cfn_subnet = subnet.node.default_child
             assert isinstance(cfn_subnet, ec2.CfnSubnet)
             cfn_subnet.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3010"]}})
@@ -308,7 +318,9 @@ class SecureVpc(Construct):
                 sid="EcrImageLayers",
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:GetObject"],
-                resources=[f"arn:{stack.partition}:s3:::prod-{stack.region}-starport-layer-bucket/*"],
+                resources=[
+                    f"arn:{stack.partition}:s3:::prod-{stack.region}-starport-layer-bucket/*"
+                ],
                 conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
             )
         )

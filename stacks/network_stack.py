@@ -1,5 +1,8 @@
-"""The private network of an environment (seed pages: Internet Gateway & NAT Gateways, VPC
-Endpoints, S3 Gateway Endpoint, Bedrock in VPC, SageMaker in VPC)."""
+"""The private network of an environment.
+
+Seed pages: Internet Gateway & NAT Gateways, VPC Endpoints, S3 Gateway Endpoint, Bedrock in VPC,
+SageMaker in VPC.
+"""
 
 from __future__ import annotations
 

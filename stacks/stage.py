@@ -11,12 +11,13 @@ from stacks.network_stack import NetworkStack
 
 
 class PlatformStage(cdk.Stage):
-    """All stacks of one environment. Construct IDs here are a contract: renaming one replaces
-    its resources. Tags from config (plus ``project``) go on every taggable resource."""
+    """All stacks of one environment.
 
-    def __init__(
-        self, scope: Construct, *, project: str, environment: EnvironmentConfig
-    ) -> None:
+    Construct IDs here are a contract: renaming one replaces its resources. Tags from config
+    (plus ``project``) go on every taggable resource.
+    """
+
+    def __init__(self, scope: Construct, *, project: str, environment: EnvironmentConfig) -> None:
         super().__init__(
             scope,
             environment.name,
@@ -45,6 +46,5 @@ class PlatformStage(cdk.Stage):
 def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:
     """One stage per configured environment."""
     return [
-        PlatformStage(app, project=config.project, environment=env)
-        for env in config.environments
+        PlatformStage(app, project=config.project, environment=env) for env in config.environments
     ]

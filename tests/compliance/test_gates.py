@@ -1,0 +1,276 @@
+"""The compliance gates: cdk-nag 3 (as wired here), cfn-lint, checkov, and the gates summary CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+
+import secure_constructs.secure_vpc as secure_vpc_module
+from gates.assembly import AssemblyError, stacks
+from gates.cost import HOURS_PER_MONTH, INTERFACE_ENDPOINT_AZ_HOURLY, NAT_GATEWAY_HOURLY, estimate
+from gates.nag import REPORT_FILE, acknowledgements, read_findings, register_packs, rule_counts
+from gates.tools import run_cfn_lint, run_checkov
+from platform_config import load_config
+from secure_constructs.compliance import acknowledge
+from stacks.stage import build_stages
+from tests.conftest import CDK_JSON_CONTEXT, ROOT, Synthesized, new_app
+
+CHECKOV = os.environ.get("CHECKOV_BIN", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
+
+
+def _pack_rule(finding_pack: str, rule: str) -> str:
+    return f"{finding_pack}::{rule}"
+
+
+# --- cdk-nag --------------------------------------------------------------------------------
+
+
+def test_every_pack_is_registered_and_has_rules() -> None:
+    counts = rule_counts()
+    assert set(counts) == {
+        "AwsSolutions",
+        "HIPAA.Security",
+        "NIST.800.53.R5",
+        "PCI.DSS.321",
+        "Serverless",
+    }
+    assert all(count >= 10 for count in counts.values()), counts
+
+
+def test_platform_has_no_unacknowledged_findings(synthesized: Synthesized) -> None:
+    # The fixture's app.synth() would have raised ValidationFailed; the report, if CDK wrote
+    # one, must list nothing.
+    assert read_findings(synthesized.outdir) == []
+
+
+def test_app_synthesizes_a_realistic_number_of_resources(
+    synthesized: Synthesized, env_name: str
+) -> None:
+    keys = synthesized.artifact(env_name, "keys").resource_types()
+    network = synthesized.artifact(env_name, "network").resource_types()
+    env = synthesized.env(env_name)
+    assert keys["AWS::KMS::Key"] == 1 and keys["AWS::KMS::Alias"] == 1
+    assert network["AWS::EC2::Subnet"] == 3 * len(env.availability_zones)
+    assert network["AWS::EC2::VPCEndpoint"] == len(env.interface_endpoints) + 1
+    assert sum(network.values()) >= 40
+
+
+@pytest.fixture(scope="module")
+def without_acknowledgements(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same platform synthesized with this project's acknowledgements switched off."""
+    outdir = tmp_path_factory.mktemp("no-acks")
+    original = secure_vpc_module.acknowledge
+    secure_vpc_module.acknowledge = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        app = new_app(outdir)
+        build_stages(app, load_config(CDK_JSON_CONTEXT))
+        register_packs(app)
+        with pytest.raises(RuntimeError, match="ValidationFailed"):
+            app.synth()
+    finally:
+        secure_vpc_module.acknowledge = original
+    return outdir
+
+
+def test_each_acknowledgement_is_live_and_covers_a_real_finding(
+    synthesized: Synthesized, without_acknowledgements: Path
+) -> None:
+    ours = [a for a in acknowledgements(synthesized.outdir) if a.ours]
+    assert ours, "the platform is expected to carry a few documented acknowledgements"
+    findings = read_findings(without_acknowledgements)
+    for ack in ours:
+        covered = [
+            f
+            for f in findings
+            if _pack_rule(f.pack, f.rule) == ack.rule and ("/" + f.path).startswith(ack.path + "/")
+        ]
+        assert covered, f"stale acknowledgement {ack.rule} at {ack.path}: nothing to acknowledge"
+        assert len(ack.reason) >= 40, ack
+
+
+def test_acknowledgements_cover_every_finding_and_nothing_else(
+    synthesized: Synthesized, without_acknowledgements: Path
+) -> None:
+    ours = [a for a in acknowledgements(synthesized.outdir) if a.ours]
+    findings = read_findings(without_acknowledgements)
+    assert findings, "switching acknowledgements off must surface findings"
+    for finding in findings:
+        assert any(
+            _pack_rule(finding.pack, finding.rule) == a.rule
+            and ("/" + finding.path).startswith(a.path + "/")
+            for a in ours
+        ), f"finding not covered by an acknowledgement: {finding.line()}"
+
+
+def test_cdk_nag_3_acknowledgement_forms_on_the_pinned_versions(tmp_path: Path) -> None:
+    """Proves the API facts the platform relies on, with a deliberately non-compliant bucket."""
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    bucket = s3.Bucket(stack, "Bucket")
+    acknowledge(bucket, "AwsSolutions-S1", "Probe: the bare rule ID form is accepted by cdk-nag 3.")
+    acknowledge(
+        bucket,
+        "HIPAA.Security::HIPAA.Security-S3BucketLoggingEnabled",
+        "Probe: the Pack::Rule form is accepted by cdk-nag 3 as well.",
+    )
+    register_packs(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    rules = {_pack_rule(f.pack, f.rule) for f in read_findings(tmp_path)}
+    assert "AwsSolutions::AwsSolutions-S10" in rules  # unacknowledged: still reported
+    assert "HIPAA.Security::HIPAA.Security-S3BucketSSLRequestsOnly" in rules
+    assert "AwsSolutions::AwsSolutions-S1" not in rules  # acknowledged: gone
+    assert "HIPAA.Security::HIPAA.Security-S3BucketLoggingEnabled" not in rules
+    recorded = {(a.rule, a.ours) for a in acknowledgements(tmp_path)}
+    assert ("AwsSolutions::AwsSolutions-S1", True) in recorded
+
+
+# --- cfn-lint and checkov --------------------------------------------------------------------
+
+
+def test_cfn_lint_finds_nothing(synthesized: Synthesized) -> None:
+    result = run_cfn_lint(synthesized.artifacts)
+    assert result.rules > 100
+    assert result.findings == []
+
+
+def test_checkov_finds_nothing(synthesized: Synthesized) -> None:
+    assert Path(CHECKOV).exists(), f"checkov not installed at {CHECKOV}; run 'make test'"
+    result = run_checkov(synthesized.outdir, CHECKOV)
+    assert result.checks_evaluated > 50
+    assert result.findings == []
+    assert result.acknowledged == 6  # the default-SG restrictor's three skips, per environment
+
+
+@pytest.fixture
+def broken_assembly(synthesized: Synthesized, tmp_path: Path) -> Path:
+    """A copy of the assembly with a public, unencrypted bucket slipped into one template."""
+    outdir = tmp_path / "cdk.out"
+    shutil.copytree(synthesized.outdir, outdir)
+    template_path = stacks(outdir)[0].template_path
+    template = json.loads(template_path.read_text())
+    template["Resources"]["SlippedBucket"] = {
+        "Type": "AWS::S3::Bucket",
+        "Properties": {"AccessControl": "PublicReadWrite", "BogusProperty": 1},
+    }
+    template_path.write_text(json.dumps(template))
+    return outdir
+
+
+def test_gates_fail_on_a_bad_template(broken_assembly: Path) -> None:
+    lint = run_cfn_lint(stacks(broken_assembly))
+    assert any("BogusProperty" in f for f in lint.findings), lint.findings
+    checkov = run_checkov(broken_assembly, CHECKOV)
+    assert any("SlippedBucket" in f for f in checkov.findings), checkov.findings
+
+
+# --- the gates CLI -----------------------------------------------------------------------------
+
+
+def _gates(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gates", *args, "--checkov", CHECKOV],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_gates_cli_summary_on_the_platform(synthesized: Synthesized) -> None:
+    result = _gates(str(synthesized.outdir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for expected in (
+        "cdk-nag AwsSolutions",
+        "cdk-nag Serverless",
+        "cfn-lint",
+        "checkov",
+        "dev:",
+        "prod:",
+    ):
+        assert expected in result.stdout
+    assert "All gates passed" in result.stdout
+    summary = json.loads((synthesized.outdir / "gates-summary.json").read_text())
+    assert all(gate["findings"] == [] for gate in summary["gates"])
+
+
+def test_gates_cli_fails_on_a_bad_template(broken_assembly: Path) -> None:
+    result = _gates(str(broken_assembly))
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "SlippedBucket" in result.stdout
+
+
+def test_gates_cli_without_an_assembly(tmp_path: Path) -> None:
+    result = _gates(str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"gates: {tmp_path / 'nowhere'}: no manifest.json; run 'make synth' first"
+    ]
+    with pytest.raises(AssemblyError):
+        stacks(tmp_path)
+
+
+# --- app.py when cdk-nag fails -----------------------------------------------------------------
+
+_FAILING_APP = """
+import sys, app
+from aws_cdk import aws_s3 as s3
+import stacks.stage as stage_module
+real = stage_module.build_stages
+def with_a_bad_bucket(cdk_app, config):
+    stages = real(cdk_app, config)
+    s3.Bucket(stages[0].network, "UnencryptedBucket")
+    return stages
+app.build_stages = with_a_bad_bucket
+sys.exit(app.main())
+"""
+
+
+@pytest.mark.slow
+def test_app_reports_nag_findings_readably_and_discards_templates(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({**CDK_JSON_CONTEXT, "environment": "dev"}),
+        "CDK_OUTDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _FAILING_APP],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "cdk-nag:" in result.stderr and "unacknowledged finding(s)" in result.stderr
+    assert "AwsSolutions-S10 at dev/Network/UnencryptedBucket/Resource" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [REPORT_FILE]
+
+
+# --- cost ------------------------------------------------------------------------------------------
+
+
+def test_cost_estimate_counts_what_the_templates_declare(
+    synthesized: Synthesized, env_name: str
+) -> None:
+    env = synthesized.env(env_name)
+    cost = estimate(env_name, [a for a in synthesized.artifacts if a.stage == env_name])
+    assert cost.nat_gateways == env.nat_gateways
+    assert cost.endpoint_azs == len(env.interface_endpoints) * len(env.endpoint_availability_zones)
+    assert cost.kms_keys == 1
+    expected = (
+        env.nat_gateways * NAT_GATEWAY_HOURLY * HOURS_PER_MONTH
+        + cost.endpoint_azs * INTERFACE_ENDPOINT_AZ_HOURLY * HOURS_PER_MONTH
+        + 1.0
+    )
+    assert cost.monthly == pytest.approx(expected)

@@ -1,0 +1,94 @@
+"""Shared fixtures: the platform is synthesized once per test session, with every gate plugin."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from gates.assembly import StackArtifact, stacks
+from gates.nag import register_packs
+from platform_config import CONTEXT_KEY, EnvironmentConfig, PlatformConfig, load_config
+from platform_config.loader import read_cdk_json
+from stacks.stage import PlatformStage, build_stages
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON_CONTEXT = read_cdk_json(ROOT / "cdk.json")
+ENV_NAMES = tuple(CDK_JSON_CONTEXT[CONTEXT_KEY]["environments"])
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+def raw_platform() -> dict[str, Any]:
+    """A deep copy of the platform config in cdk.json, safe to mutate in a test."""
+    return copy.deepcopy(CDK_JSON_CONTEXT[CONTEXT_KEY])
+
+
+# Context the CDK CLI adds when it runs the app (cdk.json sets versionReporting false).
+CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": False,
+}
+
+
+def new_app(outdir: Path) -> cdk.App:
+    """An App with cdk.json's feature flags and the CLI's own context, as ``cdk synth`` builds it."""
+    return cdk.App(outdir=str(outdir), context={**copy.deepcopy(CDK_JSON_CONTEXT), **CLI_CONTEXT})
+
+
+@dataclass
+class Synthesized:
+    """The platform synthesized once: config, stages, the assembly on disk and its templates."""
+
+    config: PlatformConfig
+    stages: dict[str, PlatformStage]
+    outdir: Path
+    artifacts: list[StackArtifact]
+
+    def env(self, name: str) -> EnvironmentConfig:
+        return next(e for e in self.config.environments if e.name == name)
+
+    def artifact(self, env: str, suffix: str) -> StackArtifact:
+        return next(
+            a for a in self.artifacts if a.stage == env and a.stack_name.endswith(f"-{suffix}")
+        )
+
+    def template(self, env: str, suffix: str) -> Template:
+        return Template.from_json(self.artifact(env, suffix).template())
+
+    def raw(self, env: str, suffix: str) -> dict[str, Any]:
+        return self.artifact(env, suffix).template()
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = new_app(outdir)
+    config = load_config(CDK_JSON_CONTEXT)
+    stages = {stage.stage_name: stage for stage in build_stages(app, config)}
+    register_packs(app)
+    app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
+    return Synthesized(config, stages, outdir, stacks(outdir))
+
+
+@pytest.fixture(params=ENV_NAMES)
+def env_name(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield request.param
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """Resources of one type, by logical ID (IDs are used only to look up, never asserted)."""
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,209 @@
+"""The config loader: the shipped environments load, and every invalid value is named clearly."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from platform_config import CONTEXT_KEY, ConfigError, load_config
+from tests.conftest import CDK_JSON_CONTEXT, ROOT, raw_platform
+
+Mutator = Callable[[dict[str, Any]], None]
+
+
+def _dev(change: Callable[[dict[str, Any]], None]) -> Mutator:
+    return lambda platform: change(platform["environments"]["dev"])
+
+
+def _set(key: str, value: Any) -> Mutator:
+    return _dev(lambda env: env.__setitem__(key, value))
+
+
+def _delete(key: str) -> Mutator:
+    return _dev(lambda env: env.pop(key))
+
+
+DEV = f"{CONTEXT_KEY}.environments.dev"
+
+# (case id, mutation, key named in the error, value shown in the error, words of "allowed")
+BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
+    ("account-too-short", _set("account", "12345"), f"{DEV}.account", '"12345"', "12-digit"),
+    ("account-not-digits", _set("account", "11111111111x"), f"{DEV}.account", '"11111111111x"', "12-digit"),
+    ("account-number-type", _set("account", 111111111111), f"{DEV}.account", "111111111111", "as a string"),
+    ("region-unknown", _set("region", "us-moon-1"), f"{DEV}.region", '"us-moon-1"', "supported region"),
+    ("region-outside-residency", _set("region", "eu-west-1"), f"{DEV}.region", '"eu-west-1"', "allowed_regions"),
+    ("allowed-region-unknown", _set("allowed_regions", ["us-east-1", "mars-1"]), f"{DEV}.allowed_regions", '"mars-1"', "supported region"),
+    ("allowed-regions-empty", _set("allowed_regions", []), f"{DEV}.allowed_regions", "[]", "at least 1"),
+    ("az-not-in-region", _set("availability_zones", ["us-east-1a", "us-west-2a"]), f"{DEV}.availability_zones", '"us-west-2a"', "an AZ of us-east-1"),
+    ("az-letter-unknown", _set("availability_zones", ["us-east-1a", "us-east-1z"]), f"{DEV}.availability_zones", '"us-east-1z"', "us-east-1a, us-east-1b"),
+    ("one-az", _set("availability_zones", ["us-east-1a"]), f"{DEV}.availability_zones", '["us-east-1a"]', "at least 2"),
+    ("duplicate-az", _set("availability_zones", ["us-east-1a", "us-east-1a"]), f"{DEV}.availability_zones", '"us-east-1a"', "at most once"),
+    ("cidr-garbage", _set("vpc_cidr", "10.0.0/16"), f"{DEV}.vpc_cidr", '"10.0.0/16"', "CIDR notation"),
+    ("cidr-host-bits", _set("vpc_cidr", "10.0.0.1/16"), f"{DEV}.vpc_cidr", '"10.0.0.1/16"', "no host bits"),
+    ("cidr-public", _set("vpc_cidr", "8.8.0.0/16"), f"{DEV}.vpc_cidr", '"8.8.0.0/16"', "private IPv4 range"),
+    ("cidr-larger-than-aws-allows", _set("vpc_cidr", "10.0.0.0/8"), f"{DEV}.vpc_cidr", '"10.0.0.0/8"', "/16 or longer"),
+    ("cidr-too-small", _set("vpc_cidr", "10.0.0.0/22"), f"{DEV}.vpc_cidr", '"10.0.0.0/22"', "too small: 2 AZs need"),
+    ("cidr-ipv6", _set("vpc_cidr", "fd00::/56"), f"{DEV}.vpc_cidr", '"fd00::/56"', "private IPv4 range"),
+    ("nat-above-az-count", _set("nat_gateways", 3), f"{DEV}.nat_gateways", "3", "from 1 to the number of availability_zones (2)"),
+    ("nat-zero", _set("nat_gateways", 0), f"{DEV}.nat_gateways", "0", "from 1"),
+    ("nat-bool", _set("nat_gateways", True), f"{DEV}.nat_gateways", "true", "an integer"),
+    ("endpoint-unknown", _set("interface_endpoints", ["bedrock", "bedrok-runtime"]), f"{DEV}.interface_endpoints", '"bedrok-runtime"', "a known endpoint service"),
+    ("endpoint-duplicate", _set("interface_endpoints", ["sts", "sts"]), f"{DEV}.interface_endpoints", '"sts"', "at most once"),
+    ("endpoint-not-string", _set("interface_endpoints", [42]), f"{DEV}.interface_endpoints", "42", "list of strings"),
+    ("endpoint-az-outside", _set("endpoint_availability_zones", ["us-east-1c"]), f"{DEV}.endpoint_availability_zones", '"us-east-1c"', "one of the environment's availability_zones"),
+    ("endpoint-azs-empty", _set("endpoint_availability_zones", []), f"{DEV}.endpoint_availability_zones", "[]", "at least 1"),
+    ("retention-invalid", _set("flow_log_retention_days", 100), f"{DEV}.flow_log_retention_days", "100", "a CloudWatch Logs retention"),
+    ("email-malformed", _set("alert_email", "ops-at-example.com"), f"{DEV}.alert_email", '"ops-at-example.com"', "an email address"),
+    ("email-no-tld", _set("alert_email", "ops@example"), f"{DEV}.alert_email", '"ops@example"', "an email address"),
+    ("termination-protection-string", _set("termination_protection", "yes"), f"{DEV}.termination_protection", '"yes"', "true or false"),
+    ("tags-missing-owner", _dev(lambda e: e["tags"].pop("owner")), f"{DEV}.tags.owner", "(missing)", "a required tag"),
+    ("tags-bad-classification", _dev(lambda e: e["tags"].__setitem__("data-classification", "secret")), f"{DEV}.tags.data-classification", '"secret"', "public, internal, confidential, restricted"),
+    ("tags-aws-prefix", _dev(lambda e: e["tags"].__setitem__("aws:owner", "x")), f"{DEV}.tags", '"aws:owner"', "must not start with 'aws:'"),
+    ("tags-empty-value", _dev(lambda e: e["tags"].__setitem__("owner", "")), f"{DEV}.tags.owner", '""', "1-256 characters"),
+    ("missing-account", _delete("account"), f"{DEV}.account", "(missing)", "required"),
+    ("missing-vpc-cidr", _delete("vpc_cidr"), f"{DEV}.vpc_cidr", "(missing)", "required"),
+    ("missing-tags", _delete("tags"), f"{DEV}.tags", "(missing)", "required"),
+    ("unknown-key", _set("nat_gateway", 1), f"{DEV}.nat_gateway", "1", "unknown key; known: account"),
+    ("environment-not-object", lambda p: p["environments"].__setitem__("dev", []), DEV, "[]", "an object"),
+    ("environment-name", lambda p: p["environments"].__setitem__("Dev_1", p["environments"].pop("dev")), f"{CONTEXT_KEY}.environments.Dev_1", '"Dev_1"', "2-10 lowercase"),
+    ("no-environments", lambda p: p.__setitem__("environments", {}), f"{CONTEXT_KEY}.environments", "{}", "at least one environment"),
+    ("project-name", lambda p: p.__setitem__("project", "Secure_ML"), f"{CONTEXT_KEY}.project", '"Secure_ML"', "lowercase letters"),
+    ("platform-unknown-key", lambda p: p.__setitem__("enviroments", {}), f"{CONTEXT_KEY}.enviroments", "{}", "unknown key"),
+]  # fmt: skip
+
+
+def test_shipped_environments_load() -> None:
+    config = load_config(CDK_JSON_CONTEXT)
+    by_name = {env.name: env for env in config.environments}
+    assert set(by_name) >= {"dev", "prod"}
+    dev, prod = by_name["dev"], by_name["prod"]
+    # dev is the cheap profile, prod the resilient one.
+    assert (len(dev.availability_zones), dev.nat_gateways) == (2, 1)
+    assert len(prod.availability_zones) == 3
+    assert prod.nat_gateways == len(prod.availability_zones)
+    assert prod.termination_protection and not dev.termination_protection
+    for env in (dev, prod):
+        assert env.region in env.allowed_regions
+        assert {"owner", "cost-center", "data-classification"} <= set(env.tag_map)
+
+
+def test_config_objects_are_frozen() -> None:
+    env = load_config(CDK_JSON_CONTEXT).environments[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        env.nat_gateways = 5  # type: ignore[misc]
+
+
+def test_selecting_one_environment() -> None:
+    config = load_config(CDK_JSON_CONTEXT, selected="prod")
+    assert [env.name for env in config.environments] == ["prod"]
+
+
+def test_unknown_environment_selected() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(CDK_JSON_CONTEXT, selected="staging")
+    assert str(caught.value) == 'environment = "staging": one of dev, prod'
+
+
+def test_missing_platform_block() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({})
+    assert str(caught.value).startswith(f"{CONTEXT_KEY} = (missing): required")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key", "shown", "allowed"),
+    [case[1:] for case in BAD_INPUTS],
+    ids=[case[0] for case in BAD_INPUTS],
+)
+def test_bad_input_names_key_value_and_allowed(
+    mutate: Mutator, key: str, shown: str, allowed: str
+) -> None:
+    platform = raw_platform()
+    mutate(platform)
+    with pytest.raises(ConfigError) as caught:
+        load_config({CONTEXT_KEY: platform})
+    message = str(caught.value)
+    assert caught.value.key == key
+    assert message.startswith(f"{key} = {shown}: "), message
+    assert allowed in message, message
+    assert "\n" not in message
+
+
+def test_too_small_cidr_suggests_a_prefix_that_fits() -> None:
+    platform = raw_platform()
+    platform["environments"]["prod"]["vpc_cidr"] = "10.30.0.0/20"
+    with pytest.raises(ConfigError) as caught:
+        load_config({CONTEXT_KEY: platform}, selected="prod")
+    assert "3 AZs need 4864 addresses" in str(caught.value)
+    assert "use /19 or a shorter prefix" in str(caught.value)
+    platform["environments"]["prod"]["vpc_cidr"] = "10.30.0.0/19"
+    assert (
+        load_config({CONTEXT_KEY: platform}, selected="prod").environments[0].vpc_cidr
+        == "10.30.0.0/19"
+    )
+
+
+# --- the same errors as a user meets them: through app.py ----------------------------------
+
+
+def run_app(
+    outdir: Path, platform: dict[str, Any], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run app.py as the CDK CLI does (context and outdir in the environment)."""
+    context = {**CDK_JSON_CONTEXT, CONTEXT_KEY: platform}
+    for item in extra:
+        key, value = item.split("=", 1)
+        context[key] = value
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(outdir),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _stale_assembly(outdir: Path) -> None:
+    """What an earlier successful synth left behind."""
+    (outdir / "assembly-dev").mkdir(parents=True)
+    (outdir / "manifest.json").write_text("{}")
+    (outdir / "assembly-dev" / "devNetwork.template.json").write_text("{}")
+    (outdir / "synth.lock").write_text("")  # the CLI's lock stays
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mutate", "extra", "expected"),
+    [
+        (_set("nat_gateways", 3), (), f"config error: {DEV}.nat_gateways = 3: an integer from 1"),
+        (
+            lambda p: None,
+            ("environment=staging",),
+            'config error: environment = "staging": one of dev, prod',
+        ),
+    ],
+    ids=["bad-value", "unknown-environment"],
+)
+def test_app_prints_one_line_exits_2_and_leaves_no_templates(
+    tmp_path: Path, mutate: Mutator, extra: tuple[str, ...], expected: str
+) -> None:
+    _stale_assembly(tmp_path)
+    platform = raw_platform()
+    mutate(platform)
+    result = run_app(tmp_path, platform, *extra)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(expected), lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synth.lock"]

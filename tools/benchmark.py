@@ -1,0 +1,196 @@
+"""Benchmark synthesis against a minimal one-stack CDK Python app, measured in the same run.
+
+Usage: ``make bench`` (or ``.venv/bin/python tools/benchmark.py --runs 3``).
+
+For each command it records wall time (median of ``--runs``) and peak memory two ways: the peak
+summed resident memory of the whole process tree (python, the jsii node runtime and the CDK CLI
+run at once; sampled from /proc every 20 ms) and the largest single process (rusage). Figures
+are reported as ratios to the baseline, with the machine noted. Results also go to
+``bench-results/benchmark.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+CDK_FLAGS = ["--quiet", "--no-notices", "--no-version-reporting", "--ci"]
+
+
+@dataclass
+class Measurement:
+    """Median wall time and peak memory of one command over several runs."""
+
+    name: str
+    command: str
+    wall_seconds: float
+    tree_peak_mib: float
+    largest_process_mib: float
+
+
+def _tree_rss_kib(root_pid: int) -> int:
+    """Summed VmRSS of ``root_pid`` and all its descendants, in KiB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        parents[int(entry)] = int(fields.get("PPid", "0").strip())
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    tree = {root_pid}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                changed = True
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+def run_once(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Run ``command``; return wall seconds, tree peak MiB, largest-process MiB."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kib(process.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark: {' '.join(command)} failed:\n{stderr[-2000:]}")
+    return wall, peak / 1024, usage.ru_maxrss / 1024
+
+
+def measure(
+    name: str, command: list[str], cwd: Path, env: dict[str, str], runs: int
+) -> Measurement:
+    """Median wall time and the highest memory figures over ``runs`` runs."""
+    results = [run_once(command, cwd, env) for _ in range(runs)]
+    return Measurement(
+        name=name,
+        command=" ".join(command),
+        wall_seconds=statistics.median(r[0] for r in results),
+        tree_peak_mib=max(r[1] for r in results),
+        largest_process_mib=max(r[2] for r in results),
+    )
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory_gib": f"{mem_kib / 1024 / 1024:.1f}",
+        "python": platform.python_version(),
+        "node": node.stdout.strip(),
+        "os": platform.platform(),
+    }
+
+
+def main() -> int:
+    """Run the benchmark and print a table of figures and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if not CDK.exists():
+        print("benchmark: run 'make setup' first (the pinned CDK CLI is missing)", file=sys.stderr)
+        return 2
+    env = {
+        **os.environ,
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        synth = [str(CDK), "synth", *CDK_FLAGS]
+        plan = [
+            (
+                "baseline: minimal one-stack app, cdk synth",
+                [*synth, "--app", f"{sys.executable} app.py", "--output", str(out / "b")],
+                ROOT / "tools" / "baseline_app",
+            ),
+            (
+                "platform, one environment (dev), cdk synth",
+                [*synth, "-c", "environment=dev", "--output", str(out / "one")],
+                ROOT,
+            ),
+            ("platform, all environments, cdk synth", [*synth, "--output", str(out / "all")], ROOT),
+            ("make synth ENV=dev (synth + every gate)", ["make", "-s", "synth", "ENV=dev"], ROOT),
+            ("make synth (all environments + every gate)", ["make", "-s", "synth"], ROOT),
+        ]
+        measurements = [measure(name, cmd, cwd, env, args.runs) for name, cmd, cwd in plan]
+    baseline = measurements[0]
+    facts = machine()
+    print(
+        f"Machine: {facts['cpu']}, {facts['cores']} cores, {facts['memory_gib']} GiB; "
+        f"Python {facts['python']}, Node {facts['node']}; {args.runs} runs, median wall time"
+    )
+    print()
+    print(f"| {'command':45} | wall s | x base | tree peak MiB | x base | largest proc MiB |")
+    print(f"|{'-' * 47}|--------|--------|---------------|--------|------------------|")
+    for m in measurements:
+        print(
+            f"| {m.name:45} | {m.wall_seconds:6.2f} | {m.wall_seconds / baseline.wall_seconds:6.2f}"
+            f" | {m.tree_peak_mib:13.0f} | {m.tree_peak_mib / baseline.tree_peak_mib:6.2f}"
+            f" | {m.largest_process_mib:16.0f} |"
+        )
+    results = ROOT / "bench-results"
+    results.mkdir(exist_ok=True)
+    (results / "benchmark.json").write_text(
+        json.dumps(
+            {
+                "machine": facts,
+                "runs": args.runs,
+                "measurements": [asdict(m) for m in measurements],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
