@@ -2,9 +2,12 @@
 
 from platform_config.catalogue import ENDPOINT_SERVICES
 from platform_config.loader import (
+    BUCKETS,
     CONTEXT_KEY,
     SELECT_KEY,
+    BucketConfig,
     ConfigError,
+    DataConfig,
     EnvironmentConfig,
     PlatformConfig,
     load_config,
@@ -12,10 +15,13 @@ from platform_config.loader import (
 )
 
 __all__ = [
+    "BUCKETS",
     "CONTEXT_KEY",
     "ENDPOINT_SERVICES",
     "SELECT_KEY",
+    "BucketConfig",
     "ConfigError",
+    "DataConfig",
     "EnvironmentConfig",
     "PlatformConfig",
     "load_config",

@@ -20,6 +20,14 @@ from platform_config.catalogue import (
     REGION_AZ_LETTERS,
     availability_zones_of,
 )
+from secure_constructs.s3_rules import (
+    LifecyclePolicy,
+    ObjectLock,
+    Transition,
+    bucket_name_problem,
+    lifecycle_problem,
+    object_lock_problem,
+)
 from secure_constructs.sizing import DEFAULT_SUBNET_PLAN, LOG_RETENTION_DAYS
 
 CONTEXT_KEY = "ml-platform"
@@ -60,6 +68,31 @@ class _Missing:
 _MISSING: Any = _Missing()
 
 
+BUCKETS = ("raw", "curated", "model_artifacts", "audit", "access_logs")
+"""The bucket family every environment has (config keys under ``data.buckets``)."""
+
+
+@dataclass(frozen=True)
+class BucketConfig:
+    """One bucket: an optional explicit name and its lifecycle."""
+
+    name: str | None
+    lifecycle: LifecyclePolicy
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The data layer: admin exception, audit object lock, and the bucket family."""
+
+    admin_principal_arns: tuple[str, ...]
+    audit_object_lock: ObjectLock
+    raw: BucketConfig
+    curated: BucketConfig
+    model_artifacts: BucketConfig
+    audit: BucketConfig
+    access_logs: BucketConfig
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment environment (account + region), validated."""
@@ -77,6 +110,7 @@ class EnvironmentConfig:
     alert_email: str
     termination_protection: bool
     tags: tuple[tuple[str, str], ...]
+    data: DataConfig
 
     @property
     def tag_map(self) -> dict[str, str]:
@@ -106,8 +140,18 @@ _ENV_KEYS = frozenset(
         "alert_email",
         "termination_protection",
         "tags",
+        "data",
     }
 )
+_LIFECYCLE_KEYS = frozenset(
+    {
+        "transitions",
+        "expiration_days",
+        "noncurrent_expiration_days",
+        "abort_incomplete_multipart_days",
+    }
+)
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):role/[\w+=,.@/-]{1,512}$")
 
 
 def read_cdk_json(path: Path) -> dict[str, Any]:
@@ -242,7 +286,109 @@ def _environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
         alert_email=email,
         termination_protection=protection,
         tags=_tags(raw, f"{key}.tags"),
+        data=_data(raw, f"{key}.data", account),
     )
+
+
+def _data(raw: Mapping[str, Any], key: str, account: str) -> DataConfig:
+    data = _get(
+        raw, "data", key, dict, "an object with admin_principal_arns, audit_object_lock, buckets"
+    )
+    _no_unknown(data, key, {"admin_principal_arns", "audit_object_lock", "buckets"})
+    admins = _str_list(data, "admin_principal_arns", key, min_items=0)
+    for arn in admins:
+        match = _ROLE_ARN.match(arn)
+        if not match or match.group("account") != account:
+            raise ConfigError(
+                f"{key}.admin_principal_arns",
+                arn,
+                f"an IAM role ARN of this environment's account, arn:aws:iam::{account}:role/NAME",
+            )
+    lock_key = f"{key}.audit_object_lock"
+    lock_raw = _get(data, "audit_object_lock", lock_key, dict, "an object with mode and days")
+    _no_unknown(lock_raw, lock_key, {"mode", "days"})
+    mode = _get(lock_raw, "mode", f"{lock_key}.mode", str, "GOVERNANCE or COMPLIANCE")
+    if mode not in ("GOVERNANCE", "COMPLIANCE"):
+        raise ConfigError(f"{lock_key}.mode", mode, "GOVERNANCE or COMPLIANCE")
+    days = _get(lock_raw, "days", f"{lock_key}.days", int, "a number of days, at least 1")
+    if days < 1:
+        raise ConfigError(f"{lock_key}.days", days, "a number of days, at least 1")
+    lock = ObjectLock(mode=mode, days=days)
+
+    buckets_key = f"{key}.buckets"
+    buckets_raw = _get(data, "buckets", buckets_key, dict, f"an object with {', '.join(BUCKETS)}")
+    _no_unknown(buckets_raw, buckets_key, set(BUCKETS))
+    buckets = {name: _bucket(buckets_raw, name, f"{buckets_key}.{name}") for name in BUCKETS}
+    problem = object_lock_problem(lock, buckets["audit"].lifecycle)
+    if problem:
+        raise ConfigError(
+            f"{buckets_key}.audit.lifecycle.expiration_days",
+            buckets["audit"].lifecycle.expiration_days,
+            f"{problem}: keep audit logs at least as long as they are locked",
+        )
+    seen: dict[str, str] = {}
+    for name, bucket in buckets.items():
+        if bucket.name is None:
+            continue
+        if bucket.name in seen:
+            raise ConfigError(
+                f"{buckets_key}.{name}.name",
+                bucket.name,
+                f"already used by bucket {seen[bucket.name]}",
+            )
+        seen[bucket.name] = name
+    return DataConfig(admin_principal_arns=tuple(admins), audit_object_lock=lock, **buckets)
+
+
+def _bucket(raw: Mapping[str, Any], name: str, key: str) -> BucketConfig:
+    bucket = _get(raw, name, key, dict, "an object with lifecycle and an optional name")
+    _no_unknown(bucket, key, {"name", "lifecycle"})
+    bucket_name = bucket.get("name")
+    if bucket_name is not None:
+        if not isinstance(bucket_name, str):
+            raise ConfigError(f"{key}.name", bucket_name, "a string (an S3 bucket name)")
+        problem = bucket_name_problem(bucket_name)
+        if problem:
+            raise ConfigError(f"{key}.name", bucket_name, f"an S3 bucket name {problem}")
+    return BucketConfig(name=bucket_name, lifecycle=_lifecycle(bucket, f"{key}.lifecycle"))
+
+
+def _lifecycle(raw: Mapping[str, Any], key: str) -> LifecyclePolicy:
+    life = _get(raw, "lifecycle", key, dict, f"an object with {', '.join(sorted(_LIFECYCLE_KEYS))}")
+    _no_unknown(life, key, set(_LIFECYCLE_KEYS))
+    transitions = []
+    for index, item in enumerate(_get(life, "transitions", f"{key}.transitions", list, "a list")):
+        item_key = f"{key}.transitions[{index}]"
+        if not isinstance(item, dict) or set(item) != {"storage_class", "days"}:
+            raise ConfigError(item_key, item, "an object with exactly storage_class and days")
+        storage_class = _get(item, "storage_class", f"{item_key}.storage_class", str, "a string")
+        days = _get(item, "days", f"{item_key}.days", int, "an integer")
+        transitions.append(Transition(storage_class=storage_class, days=days))
+    expiration = life.get("expiration_days")
+    if expiration is not None and (isinstance(expiration, bool) or not isinstance(expiration, int)):
+        raise ConfigError(f"{key}.expiration_days", expiration, "an integer or null (keep forever)")
+    policy = LifecyclePolicy(
+        transitions=tuple(transitions),
+        expiration_days=expiration,
+        noncurrent_expiration_days=_get(
+            life,
+            "noncurrent_expiration_days",
+            f"{key}.noncurrent_expiration_days",
+            int,
+            "an integer",
+        ),
+        abort_incomplete_multipart_days=_get(
+            life,
+            "abort_incomplete_multipart_days",
+            f"{key}.abort_incomplete_multipart_days",
+            int,
+            "an integer",
+        ),
+    )
+    problem = lifecycle_problem(policy)
+    if problem:
+        raise ConfigError(key, life, f"breaks an S3 lifecycle rule: {problem}")
+    return policy
 
 
 def _cidr(raw: Mapping[str, Any], key: str, az_count: int) -> str:
@@ -336,9 +482,12 @@ def _no_unknown(raw: Mapping[str, Any], key: str, known: frozenset[str] | set[st
 
 
 __all__: Sequence[str] = (
+    "BUCKETS",
     "CONTEXT_KEY",
     "SELECT_KEY",
+    "BucketConfig",
     "ConfigError",
+    "DataConfig",
     "EnvironmentConfig",
     "PlatformConfig",
     "load_config",

@@ -36,6 +36,17 @@ KEY_ADMIN_ACTIONS: tuple[str, ...] = (
     "kms:UpdateKeyDescription",
 )
 
+# What a workload may do with a data key, through an AWS service that encrypts on its behalf.
+DATA_USE_ACTIONS: tuple[str, ...] = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+
 # What CloudWatch Logs needs to encrypt and read back a log group's data.
 LOGS_SERVICE_ACTIONS: tuple[str, ...] = (
     "kms:Decrypt",
@@ -96,6 +107,33 @@ class EncryptionKey(Construct):
                     )
                 ]
             ),
+        )
+
+    def allow_use_via_services(self, services: Sequence[str]) -> None:
+        """Let IAM policies of this account grant use of the key, only through ``services``.
+
+        ``services`` are endpoint prefixes such as ``s3`` or ``sagemaker``. The statement names
+        the account (so an IAM policy is still needed: nobody gets access from the key policy
+        alone) with conditions ``kms:CallerAccount`` = this account and ``kms:ViaService`` in
+        ``<service>.<region>.amazonaws.com``: the key cannot be used directly, e.g. to decrypt
+        a copied object outside S3.
+        """
+        if not services:
+            raise ValueError("allow_use_via_services needs at least one service")
+        stack = self._stack
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowUseThroughNamedServicesOnly",
+                principals=[iam.AccountRootPrincipal()],
+                actions=list(DATA_USE_ACTIONS),
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "kms:CallerAccount": stack.account,
+                        "kms:ViaService": [f"{s}.{stack.region}.amazonaws.com" for s in services],
+                    }
+                },
+            )
         )
 
     def allow_cloudwatch_logs(self) -> None:

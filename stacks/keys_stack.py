@@ -13,9 +13,11 @@ from stacks.base import PlatformStack
 class KeysStack(PlatformStack):
     """KMS keys, retained on stack deletion.
 
-    ``logs_key`` encrypts CloudWatch Logs log groups (VPC flow logs now; trail and function logs
-    as they land). It sits in its own stack so that the network and data stacks can both use it
-    without a dependency cycle (data bucket policies reference the network's S3 endpoint).
+    ``data_key`` encrypts the data buckets (raw, curated, model artifacts); IAM policies may grant
+    its use only through S3 and SageMaker. ``logs_key`` encrypts CloudWatch Logs log groups and
+    the audit bucket (readable through S3 only). The keys sit in their own stack so that the
+    network and data stacks can both use them without a dependency cycle (data bucket policies
+    reference the network's S3 endpoint).
     """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
@@ -29,4 +31,13 @@ class KeysStack(PlatformStack):
             description=f"{project} {env_name}: CloudWatch Logs encryption",
         )
         self.logs.allow_cloudwatch_logs()
+        self.logs.allow_use_via_services(["s3"])
         self.logs_key = self.logs.key
+        self.data = EncryptionKey(
+            self,
+            "DataKey",
+            alias=f"alias/{project}/{env_name}/data",
+            description=f"{project} {env_name}: workload data (S3, SageMaker)",
+        )
+        self.data.allow_use_via_services(["s3", "sagemaker"])
+        self.data_key = self.data.key

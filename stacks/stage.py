@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from platform_config import EnvironmentConfig, PlatformConfig
+from stacks.data_stack import DataStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
 
@@ -34,13 +35,22 @@ class PlatformStage(cdk.Stage):
             logs_key=self.keys.logs_key,
             **common,
         )
+        self.data = DataStack(
+            self,
+            "Data",
+            description=f"{project} {environment.name}: encrypted bucket family (stateful)",
+            data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
+            s3_endpoint_id=self.network.network.s3_endpoint.vpc_endpoint_id,
+            **common,
+        )
         for key, value in (("project", project), *environment.tags):
             cdk.Tags.of(self).add(key, value)
 
     @property
     def platform_stacks(self) -> list[cdk.Stack]:
         """The stacks of this stage, in deployment order."""
-        return [self.keys, self.network]
+        return [self.keys, self.network, self.data]
 
 
 def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:

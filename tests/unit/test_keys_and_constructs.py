@@ -51,9 +51,23 @@ def test_key_policy_admins_cannot_use_the_key_and_logs_is_conditioned(
 ) -> None:
     env = synthesized.env(env_name)
     raw = synthesized.raw(env_name, "keys")
-    (key,) = resources_of(raw, "AWS::KMS::Key").values()
+    (key,) = [
+        k
+        for k in resources_of(raw, "AWS::KMS::Key").values()
+        if "CloudWatch Logs" in k["Properties"]["Description"]
+    ]
     statements = {s["Sid"]: s for s in key["Properties"]["KeyPolicy"]["Statement"]}
-    assert set(statements) == {"KeyAdministration", "AllowCloudWatchLogsOfThisAccount"}
+    assert set(statements) == {
+        "KeyAdministration",
+        "AllowCloudWatchLogsOfThisAccount",
+        "AllowUseThroughNamedServicesOnly",
+    }
+    assert statements["AllowUseThroughNamedServicesOnly"]["Condition"] == {
+        "StringEquals": {
+            "kms:CallerAccount": env.account,
+            "kms:ViaService": [f"s3.{env.region}.amazonaws.com"],
+        }
+    }
     for statement in statements.values():
         assert "kms:*" not in _actions(statement) and "*" not in _actions(statement)
     admin = statements["KeyAdministration"]
