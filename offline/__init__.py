@@ -1,0 +1,1 @@
+"""Offline deployment of the synthesized platform into moto, and least-privilege checks."""

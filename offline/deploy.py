@@ -1,0 +1,320 @@
+"""Deploy a synthesized environment into moto, the way ``cdk deploy`` would, and delete it again.
+
+The harness reads ``cdk.out`` (so it checks exactly what ``cdk deploy`` receives), then for each
+stack of one environment, in dependency order:
+
+1. bootstraps what ``cdk deploy`` expects (the ``/cdk-bootstrap/hnb659fds/version`` parameter and
+   the file-asset bucket) and publishes the stack's file assets (zipped folders, files) there;
+2. adapts the template for the emulator, and *reports every adaptation*: ``Custom::`` resources
+   are stood in (moto runs their Lambda handlers only through Docker, so the stack would hang),
+   references to them replaced by placeholders; moto-specific shims are listed in
+   ``MOTO_SHIMS``;
+3. creates the stack with moto's CloudFormation and records, per resource type, what moto
+   created and what it skipped (types it cannot emulate, e.g. bucket policies).
+
+Deletion runs in reverse order and reports, per stack, whether moto could delete it.
+
+The harness takes a boto3 ``Session`` so the same code runs against in-process ``mock_aws`` and
+against a moto server on loopback (``endpoint_url``). The environment's account must be the
+emulator's account (``MOTO_ACCOUNT_ID``), so ARNs in templates and emulator agree.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gates.assembly import AssemblyError, StackArtifact, stacks
+from offline.completion import Resolver, complete_s3
+
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+BOOTSTRAP_VERSION = "30"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+MOTO_SHIMS: dict[str, str] = {
+    "AWS::KMS::Key Tags": (
+        "moto 5.2 passes CloudFormation's {Key, Value} tags to KMS CreateKey, which expects "
+        "{TagKey, TagValue}, and fails; the harness renames the fields."
+    ),
+    "AWS::Logs::LogGroup KmsKeyId": (
+        "moto 5.2 reads a CloudFormation log group's key as 'kmsKeyId' and ignores 'KmsKeyId'; "
+        "the harness passes the same value under both names."
+    ),
+}
+
+
+class DeploymentError(RuntimeError):
+    """A stack could not be deployed; the message names the stack and, if known, the resource."""
+
+
+@dataclass
+class StackReport:
+    """What happened to one stack in the emulator."""
+
+    stack_name: str
+    status: str
+    reason: str = ""
+    created: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    stood_in: Counter[str] = field(default_factory=Counter)
+    completed: Counter[str] = field(default_factory=Counter)
+    not_emulated: Counter[str] = field(default_factory=Counter)
+    shims: list[str] = field(default_factory=list)
+    physical_ids: dict[str, str] = field(default_factory=dict)
+    resource_types: dict[str, str] = field(default_factory=dict)
+    bucket_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def ids_of_type(self, resource_type: str) -> list[str]:
+        """Physical IDs of the created resources of one type, in template order."""
+        return [
+            self.physical_ids[lid]
+            for lid, kind in self.resource_types.items()
+            if kind == resource_type and lid in self.physical_ids
+        ]
+
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def declared(self) -> int:
+        """Resources the synthesized template declares."""
+        return sum(self.created.values()) + sum(self.skipped.values()) + sum(self.stood_in.values())
+
+
+@dataclass
+class DeletionReport:
+    """Outcome of deleting one stack."""
+
+    stack_name: str
+    status: str
+    reason: str = ""
+
+
+def environment_stacks(outdir: Path, environment: str) -> list[StackArtifact]:
+    """The stacks of one environment, dependencies first."""
+    try:
+        found = [s for s in stacks(outdir) if s.stage == environment]
+    except AssemblyError as err:
+        raise DeploymentError(str(err)) from None
+    if not found:
+        available = sorted({s.stage for s in stacks(outdir)})
+        raise DeploymentError(
+            f"{outdir}: no stacks for environment {environment!r}; "
+            f"synthesized: {', '.join(available)}"
+        )
+    ordered: list[StackArtifact] = []
+    by_id = {s.artifact_id: s for s in found}
+
+    def visit(stack: StackArtifact, trail: tuple[str, ...]) -> None:
+        if stack in ordered:
+            return
+        if stack.artifact_id in trail:
+            raise DeploymentError(f"dependency cycle through {' -> '.join(trail)}")
+        for dependency in stack.dependencies:
+            if dependency in by_id:
+                visit(by_id[dependency], (*trail, stack.artifact_id))
+        ordered.append(stack)
+
+    for stack in found:
+        visit(stack, ())
+    return ordered
+
+
+def prepare_template(template: dict[str, Any]) -> tuple[dict[str, Any], Counter[str], list[str]]:
+    """A copy of ``template`` the emulator can create, what was stood in, and the shims applied."""
+    prepared = copy.deepcopy(template)
+    resources: dict[str, Any] = prepared.get("Resources", {})
+    stood_in = Counter(r["Type"] for r in resources.values() if _is_custom(r["Type"]))
+    removed = {lid for lid, r in resources.items() if _is_custom(r["Type"])}
+    for lid in removed:
+        del resources[lid]
+    shims: list[str] = []
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::KMS::Key" and "Tags" in props:
+            props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props["Tags"]]
+            shims.append("AWS::KMS::Key Tags")
+        if resource["Type"] == "AWS::Logs::LogGroup" and "KmsKeyId" in props:
+            props["kmsKeyId"] = props["KmsKeyId"]
+            shims.append("AWS::Logs::LogGroup KmsKeyId")
+    shims = sorted(set(shims))
+    if removed:
+        prepared = _replace_references(prepared, removed)
+    return prepared, stood_in, shims
+
+
+def _is_custom(resource_type: str) -> bool:
+    return (
+        resource_type.startswith("Custom::")
+        or resource_type == "AWS::CloudFormation::CustomResource"
+    )
+
+
+def _replace_references(node: Any, removed: set[str]) -> Any:
+    """Replace Ref/GetAtt to stood-in resources with placeholders; drop them from DependsOn."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in removed:
+            return f"stood-in:{node['Ref']}"
+        if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"][0] in removed:
+            return f"stood-in:{node['Fn::GetAtt'][0]}.{node['Fn::GetAtt'][1]}"
+        result = {k: _replace_references(v, removed) for k, v in node.items()}
+        if "DependsOn" in result:
+            depends = result["DependsOn"]
+            depends = [depends] if isinstance(depends, str) else depends
+            kept = [d for d in depends if d not in removed]
+            if kept:
+                result["DependsOn"] = kept
+            else:
+                del result["DependsOn"]
+        return result
+    if isinstance(node, list):
+        return [_replace_references(item, removed) for item in node]
+    return node
+
+
+class OfflineDeployment:
+    """Deploy and delete one environment's stacks with a boto3 session pointed at moto."""
+
+    def __init__(
+        self,
+        outdir: Path,
+        environment: str,
+        client: Callable[[str], Any],
+    ) -> None:
+        """``client(service)`` returns a boto3 client for the emulator (region of the env)."""
+        self.outdir = outdir
+        self.environment = environment
+        self.stacks = environment_stacks(outdir, environment)
+        self._client = client
+        self.account = self.stacks[0].account
+        self.region = self.stacks[0].region
+
+    def bootstrap(self) -> None:
+        """What ``cdk bootstrap`` leaves that deployments rely on."""
+        ssm = self._client("ssm")
+        ssm.put_parameter(
+            Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version",
+            Value=BOOTSTRAP_VERSION,
+            Type="String",
+            Overwrite=True,
+        )
+
+    def publish_assets(self, stack: StackArtifact) -> int:
+        """Upload the stack's file assets where its template expects them; returns the count."""
+        manifest = stack.template_path.parent / f"{stack.artifact_id}.assets.json"
+        if not manifest.exists():
+            return 0
+        s3 = self._client("s3")
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        count = 0
+        for asset in json.loads(manifest.read_text(encoding="utf-8")).get("files", {}).values():
+            source = stack.template_path.parent / asset["source"]["path"]
+            body = (
+                _zip(source) if asset["source"].get("packaging") == "zip" else source.read_bytes()
+            )
+            for destination in asset["destinations"].values():
+                bucket = destination["bucketName"]
+                if bucket not in existing:
+                    s3.create_bucket(Bucket=bucket)
+                    existing.add(bucket)
+                s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=body)
+                count += 1
+        return count
+
+    def deploy(self, stack: StackArtifact) -> StackReport:
+        """Create one stack; raise ``DeploymentError`` unless it ends ``CREATE_COMPLETE``."""
+        self.publish_assets(stack)
+        template = stack.template()
+        prepared, stood_in, shims = prepare_template(template)
+        cfn = self._client("cloudformation")
+        try:
+            cfn.create_stack(
+                StackName=stack.stack_name,
+                TemplateBody=json.dumps(prepared),
+                Capabilities=CAPABILITIES,
+            )
+        except Exception as err:  # the emulator's error names the resource when it can
+            raise DeploymentError(
+                f"{stack.stack_name}: create_stack failed: {_short(err)}"
+            ) from None
+        described = cfn.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
+        status = described["StackStatus"]
+        if status != "CREATE_COMPLETE":
+            raise DeploymentError(
+                f"{stack.stack_name}: {status}: "
+                f"{described.get('StackStatusReason', 'no reason given')}"
+            )
+        report = StackReport(
+            stack_name=stack.stack_name, status=status, stood_in=stood_in, shims=shims
+        )
+        report.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        report.physical_ids = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cfn.describe_stack_resources(StackName=stack.stack_name)["StackResources"]
+            if r.get("PhysicalResourceId") and r.get("ResourceStatus") == "CREATE_COMPLETE"
+        }
+        resources = prepared.get("Resources", {})
+        report.resource_types = {lid: r["Type"] for lid, r in resources.items()}
+        for logical_id, resource in resources.items():
+            tally = report.created if logical_id in report.physical_ids else report.skipped
+            tally[resource["Type"]] += 1
+        resolver = Resolver(
+            physical_ids=report.physical_ids,
+            resource_types=report.resource_types,
+            exports={e["Name"]: e["Value"] for e in cfn.list_exports().get("Exports", [])},
+            account=self.account,
+            region=self.region,
+        )
+        completion = complete_s3(self._client("s3"), resources, resolver)
+        if completion.failures:
+            raise DeploymentError(
+                f"{stack.stack_name}: could not complete {len(completion.failures)} S3 "
+                "setting(s): " + "; ".join(completion.failures)
+            )
+        report.completed = completion.completed
+        report.not_emulated = completion.not_emulated
+        report.bucket_policies = completion.bucket_policies
+        return report
+
+    def deploy_all(self) -> list[StackReport]:
+        """Bootstrap, then every stack in dependency order."""
+        self.bootstrap()
+        return [self.deploy(stack) for stack in self.stacks]
+
+    def delete_all(self) -> list[DeletionReport]:
+        """Delete every stack, dependents first, and report each outcome."""
+        cfn = self._client("cloudformation")
+        reports = []
+        for stack in reversed(self.stacks):
+            try:
+                cfn.delete_stack(StackName=stack.stack_name)
+                remaining = cfn.describe_stacks(StackName=stack.stack_name)["Stacks"]
+                status = remaining[0]["StackStatus"] if remaining else "DELETE_COMPLETE"
+                reason = remaining[0].get("StackStatusReason", "") if remaining else ""
+            except Exception as err:
+                text = _short(err)
+                if "does not exist" in text:
+                    status, reason = "DELETE_COMPLETE", ""
+                else:
+                    status, reason = "DELETE_FAILED", text
+            reports.append(DeletionReport(stack.stack_name, status, reason))
+        return reports
+
+
+def _zip(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def _short(err: BaseException) -> str:
+    return " ".join(str(err).split())[:500]
