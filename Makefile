@@ -66,6 +66,7 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy lambda/*/*.py
 
 unit: setup
 	$(PY) -m pytest
