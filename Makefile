@@ -27,12 +27,15 @@ ifneq ($(ENV),)
 CDK_CONTEXT := -c environment=$(ENV)
 endif
 
-.PHONY: help setup synth gates test lint typecheck unit bench lock clean
+PORT ?= 5125
+
+.PHONY: help setup synth gates test lint typecheck unit bench deploy-local lock clean
 
 help:
 	@echo "make synth   set up, synthesize every environment (ENV=dev for one), run every gate, print a summary"
 	@echo "make test    set up, run lint, type checks and the whole test suite"
 	@echo "make bench   benchmark synth against a minimal one-stack CDK app"
+	@echo "make deploy-local [ENV=dev] [PORT=5125]  deploy into a moto server on loopback, check, delete"
 	@echo "make clean   remove cdk.out and the virtual environments"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -73,6 +76,11 @@ unit: setup
 
 bench: setup
 	$(PY) tools/benchmark.py
+
+# Synthesize, then deploy every stack into a moto server on 127.0.0.1:$(PORT): coverage report,
+# deployed state, permission matrix, deletion and retention. No AWS account is involved.
+deploy-local: synth
+	$(PY) -m offline deploy --outdir cdk.out --port $(PORT) $(if $(ENV),--env $(ENV),)
 
 # Re-resolve the full dependency sets after changing a direct pin.
 lock:

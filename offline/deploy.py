@@ -26,7 +26,7 @@ import io
 import json
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,12 @@ MOTO_SHIMS: dict[str, str] = {
     "AWS::KMS::Key Tags": (
         "moto 5.2 passes CloudFormation's {Key, Value} tags to KMS CreateKey, which expects "
         "{TagKey, TagValue}, and fails; the harness renames the fields."
+    ),
+    "AWS::IAM::Role Policies": (
+        "moto 5.2 stores a CloudFormation role's inline Policies in a shape its own IAM "
+        "authorizer cannot read (KeyError 'policy_document' on any call with the role); the "
+        "harness declares each as an AWS::IAM::Policy attached to the role: the same inline "
+        "policy in IAM."
     ),
     "AWS::Logs::LogGroup KmsKeyId": (
         "moto 5.2 reads a CloudFormation log group's key as 'kmsKeyId' and ignores 'KmsKeyId'; "
@@ -135,8 +141,19 @@ def prepare_template(template: dict[str, Any]) -> tuple[dict[str, Any], Counter[
     for lid in removed:
         del resources[lid]
     shims: list[str] = []
-    for resource in resources.values():
+    for logical_id, resource in list(resources.items()):
         props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role" and props.get("Policies"):
+            for index, policy in enumerate(props.pop("Policies")):
+                resources[f"{logical_id}ShimInlinePolicy{index}"] = {
+                    "Type": "AWS::IAM::Policy",
+                    "Properties": {
+                        "PolicyName": policy["PolicyName"],
+                        "PolicyDocument": policy["PolicyDocument"],
+                        "Roles": [{"Ref": logical_id}],
+                    },
+                }
+            shims.append("AWS::IAM::Role Policies")
         if resource["Type"] == "AWS::KMS::Key" and "Tags" in props:
             props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props["Tags"]]
             shims.append("AWS::KMS::Key Tags")
@@ -147,6 +164,55 @@ def prepare_template(template: dict[str, Any]) -> tuple[dict[str, Any], Counter[
     if removed:
         prepared = _replace_references(prepared, removed)
     return prepared, stood_in, shims
+
+
+PSEUDO_PARAMETERS = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NotificationARNs",
+        "AWS::NoValue",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+
+
+def check_references(template: dict[str, Any], stack_name: str) -> None:
+    """Raise ``DeploymentError`` for a Ref, GetAtt or DependsOn that points at nothing.
+
+    CloudFormation refuses such a template too; the moto server answers it with an internal
+    error, so the harness checks first and names the resource.
+    """
+    resources: dict[str, Any] = template.get("Resources", {})
+    known = set(resources) | set(template.get("Parameters", {})) | PSEUDO_PARAMETERS
+
+    def targets(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            if set(node) == {"Ref"} and isinstance(node["Ref"], str):
+                yield node["Ref"]
+            elif set(node) == {"Fn::GetAtt"}:
+                attribute = node["Fn::GetAtt"]
+                yield attribute[0] if isinstance(attribute, list) else str(attribute).split(".")[0]
+            for value in node.values():
+                yield from targets(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from targets(item)
+
+    for logical_id, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        for target in [
+            *targets(resource.get("Properties", {})),
+            *([depends] if isinstance(depends, str) else depends),
+        ]:
+            if target not in known:
+                raise DeploymentError(
+                    f"{stack_name}: resource {logical_id} ({resource.get('Type')}) references "
+                    f"{target}, which the template does not declare"
+                )
 
 
 def _is_custom(resource_type: str) -> bool:
@@ -231,6 +297,7 @@ class OfflineDeployment:
         """Create one stack; raise ``DeploymentError`` unless it ends ``CREATE_COMPLETE``."""
         self.publish_assets(stack)
         template = stack.template()
+        check_references(template, stack.stack_name)
         prepared, stood_in, shims = prepare_template(template)
         cfn = self._client("cloudformation")
         try:
@@ -240,9 +307,10 @@ class OfflineDeployment:
                 Capabilities=CAPABILITIES,
             )
         except Exception as err:  # the emulator's error names the resource when it can
-            raise DeploymentError(
-                f"{stack.stack_name}: create_stack failed: {_short(err)}"
-            ) from None
+            text = _short(err)
+            if "Internal Server Error" in text:
+                text = "the emulator failed internally on this template (HTTP 500)"
+            raise DeploymentError(f"{stack.stack_name}: create_stack failed: {text}") from None
         described = cfn.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
         status = described["StackStatus"]
         if status != "CREATE_COMPLETE":
@@ -261,7 +329,10 @@ class OfflineDeployment:
         }
         resources = prepared.get("Resources", {})
         report.resource_types = {lid: r["Type"] for lid, r in resources.items()}
-        for logical_id, resource in resources.items():
+        # Tally what the synthesized template declares; shim-added helpers are not counted.
+        for logical_id, resource in template.get("Resources", {}).items():
+            if logical_id not in resources:
+                continue  # stood in
             tally = report.created if logical_id in report.physical_ids else report.skipped
             tally[resource["Type"]] += 1
         resolver = Resolver(

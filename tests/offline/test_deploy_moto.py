@@ -25,7 +25,9 @@ from offline.deploy import (
     environment_stacks,
     prepare_template,
 )
-from platform_config import EnvironmentConfig
+from offline.permissions import MATRIX, Check, run_matrix
+from offline.state import Emulator, bucket_names, summary, targets
+from platform_config import BUCKETS, EnvironmentConfig
 from tests.conftest import ENV_NAMES, Synthesized
 
 EXPECTED = json.loads(
@@ -80,13 +82,9 @@ def deployed(request: pytest.FixtureRequest, synthesized: Synthesized) -> Iterat
 
 
 def _bucket_names(deployed: Deployed) -> dict[str, str]:
-    """Family name -> physical bucket name, from the data stack's resources."""
-    ids = {"raw": "Raw", "curated": "Curated", "model_artifacts": "ModelArtifacts", "audit": "Audit", "access_logs": "AccessLogs"}  # fmt: skip
-    physical = deployed.reports["data"].physical_ids
-    return {
-        name: next(pid for lid, pid in physical.items() if lid.startswith(f"{cid}Bucket"))
-        for name, cid in ids.items()
-    }
+    names = bucket_names(deployed.reports["data"])
+    assert sorted(names) == sorted(BUCKETS)
+    return names
 
 
 def _export(deployed: Deployed, fragment: str) -> str:
@@ -236,6 +234,57 @@ def test_flow_log_role_and_its_policy(deployed: Deployed) -> None:
     assert not iam.list_role_policies(RoleName=role_name)["PolicyNames"]
 
 
+# --- least privilege in behaviour ----------------------------------------------------------
+
+
+def test_permission_matrix_holds(deployed: Deployed) -> None:
+    emulator = Emulator(region=deployed.env.region)
+    outcomes = run_matrix(
+        deployed.reports, targets(deployed.reports, emulator, deployed.env.account), emulator.client
+    )
+    assert len(outcomes) == len(MATRIX)
+    failed = [f"{o.check.role} {o.check.call}: {o.actual}" for o in outcomes if not o.passed]
+    assert failed == []
+    actual = {(o.check.role, o.check.expect) for o in outcomes}
+    assert ("probe", "allow") in actual and ("probe", "deny") in actual  # both controls ran
+    # Enforcement is switched off again afterwards: set-up calls keep working.
+    assert deployed.client("iam").list_roles()["Roles"]
+
+
+def test_matrix_reports_a_row_that_does_not_hold(deployed: Deployed) -> None:
+    emulator = Emulator(region=deployed.env.region)
+    wrong = Check(
+        "flow-logs",
+        "s3:GetObject raw/clinical/probe.txt",
+        "allow",
+        "deliberately wrong expectation: the flow-log role has no S3 access",
+        lambda t, c: t.client("s3", c).get_object(
+            Bucket=t.buckets["raw"], Key="clinical/probe.txt"
+        ),
+    )
+    iam = deployed.client("iam")
+    iam.delete_role_policy(RoleName="offline-harness-probe", PolicyName="probe")
+    iam.delete_role(RoleName="offline-harness-probe")  # the previous test created it
+    (outcome,) = run_matrix(
+        deployed.reports,
+        targets(deployed.reports, emulator, deployed.env.account),
+        emulator.client,
+        matrix=[wrong],
+    )
+    assert outcome.actual == "deny" and not outcome.passed
+
+
+def test_deployed_state_summary(deployed: Deployed) -> None:
+    lines = summary(deployed.reports, deployed.client)
+    text = "\n".join(lines)
+    assert f"interface: {', '.join(sorted(deployed.env.interface_endpoints))}" in text
+    assert (
+        f"Subnets: {3 * len(deployed.env.availability_zones)}, auto-assigning public IPs: 0" in text
+    )
+    assert "KMS keys: 2, rotating: 2" in text
+    assert f"retention {deployed.env.flow_log_retention_days} days" in text and "KMS NO" not in text
+
+
 # --- nothing lost (last) --------------------------------------------------------------------
 
 
@@ -294,3 +343,60 @@ def test_custom_resources_are_stood_in_and_references_replaced() -> None:
     assert "DependsOn" not in user
     assert user["Properties"] == {"Value": "stood-in:Thing.Out", "Name": "stood-in:Thing"}
     assert "Thing" in template["Resources"]  # the input is not modified
+
+
+def test_dangling_references_are_named_before_the_emulator_sees_them() -> None:
+    from offline.deploy import check_references
+
+    template = {
+        "Parameters": {"BootstrapVersion": {"Type": "String"}},
+        "Resources": {
+            "Ok": {
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"TopicName": {"Ref": "AWS::StackName"}},
+            },
+            "Uses": {
+                "Type": "AWS::SNS::Subscription",
+                "DependsOn": "Ok",
+                "Properties": {"TopicArn": {"Ref": "Ok"}, "Endpoint": {"Ref": "BootstrapVersion"}},
+            },
+        },
+    }
+    check_references(template, "s")  # all declared: no error
+    template["Resources"]["Uses"]["DependsOn"] = ["Ok", "Gone"]
+    with pytest.raises(
+        DeploymentError,
+        match=r"^s: resource Uses \(AWS::SNS::Subscription\) references Gone, which",
+    ):
+        check_references(template, "s")
+    template["Resources"]["Uses"]["DependsOn"] = "Ok"
+    template["Resources"]["Uses"]["Properties"]["TopicArn"] = {"Fn::GetAtt": ["Missing", "Arn"]}
+    with pytest.raises(DeploymentError, match="references Missing"):
+        check_references(template, "s")
+
+
+def test_role_inline_policies_become_attached_policies_for_moto() -> None:
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}],
+    }
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"Policies": [{"PolicyName": "Inline", "PolicyDocument": document}]},
+            }
+        }
+    }
+    prepared, _, shims = prepare_template(template)
+    assert shims == ["AWS::IAM::Role Policies"]
+    assert "Policies" not in prepared["Resources"]["Role"]["Properties"]
+    assert prepared["Resources"]["RoleShimInlinePolicy0"] == {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": "Inline",
+            "PolicyDocument": document,
+            "Roles": [{"Ref": "Role"}],
+        },
+    }
+    assert "Policies" in template["Resources"]["Role"]["Properties"]  # input untouched

@@ -1,0 +1,274 @@
+"""Least privilege in behaviour: assume each role the templates define and try calls against moto.
+
+``MATRIX`` is the table: each row names a role, a call, whether IAM must allow or deny it, and
+why. ``run_matrix`` assumes every role once (before enforcement, since our roles trust AWS
+services, not the account), switches moto's IAM enforcement on, makes every call with the role's
+credentials and compares the outcome with the row.
+
+What moto's enforcement can prove (moto 5.2.5), and so what rows are allowed to claim:
+
+* S3, SQS, IAM and STS calls are checked against the real resource ARN: allow and deny rows are
+  both meaningful there;
+* other services are checked against resource ``*``: a *deny* row (the action is not granted on
+  any resource) is meaningful, an *allow* row for a resource-scoped grant is not, so there are
+  none;
+* conditions in identity policies and all resource policies (bucket, key) are ignored: those are
+  proven by template assertions and the compliance gates instead.
+
+Two control rows use a probe role the harness creates with a known policy: one allowed, one
+denied. They fail if enforcement is off or if allowed calls cannot succeed, so a matrix of denies
+cannot pass vacuously.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from offline.deploy import StackReport
+
+PROBE_ROLE = "offline-harness-probe"
+PROBE_KEY = "clinical/probe.txt"
+DENIED_CODES = {"AccessDenied", "AccessDeniedException", "403", "UnauthorizedOperation"}
+
+
+@dataclass
+class Targets:
+    """Names of deployed things the matrix calls, and a client factory for a role's session."""
+
+    buckets: dict[str, str]  # family -> bucket name
+    keys: dict[str, str]  # "data" / "logs" -> key ARN
+    log_groups: list[str]
+    account: str
+    region: str
+    client: Callable[[str, dict[str, str]], Any]  # (service, credentials) -> client
+
+
+Call = Callable[[Targets, dict[str, str]], Any]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the matrix."""
+
+    role: str  # a key of ROLE_FINDERS
+    call: str  # what is attempted, for people
+    expect: Literal["allow", "deny"]
+    why: str
+    run: Call
+
+
+def _s3(t: Targets, c: dict[str, str]) -> Any:
+    return t.client("s3", c)
+
+
+MATRIX: tuple[Check, ...] = (
+    # Controls: prove enforcement is on and that an allowed call really succeeds.
+    Check(
+        "probe",
+        "s3:GetObject raw/clinical/probe.txt",
+        "allow",
+        "control: the probe role is granted exactly this object prefix",
+        lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY),
+    ),
+    Check(
+        "probe",
+        "s3:GetObject audit/clinical/probe.txt",
+        "deny",
+        "control: the same call on another bucket is outside the grant",
+        lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["audit"], Key=PROBE_KEY),
+    ),
+    # VPC flow-log delivery role: writes flow logs to its own log group and nothing else.
+    Check(
+        "flow-logs",
+        "s3:GetObject raw/clinical/probe.txt",
+        "deny",
+        "the delivery role has no S3 access: flow logs go to CloudWatch Logs",
+        lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY),
+    ),
+    Check(
+        "flow-logs",
+        "s3:PutObject audit/tampered.log",
+        "deny",
+        "it must not be able to write (or overwrite) audit evidence",
+        lambda t, c: _s3(t, c).put_object(Bucket=t.buckets["audit"], Key="tampered.log", Body=b"x"),
+    ),
+    Check(
+        "flow-logs",
+        "s3:ListBucket curated",
+        "deny",
+        "no listing of data buckets",
+        lambda t, c: _s3(t, c).list_objects_v2(Bucket=t.buckets["curated"]),
+    ),
+    Check(
+        "flow-logs",
+        "kms:Decrypt with the data key",
+        "deny",
+        "no data-key use: log encryption is done by CloudWatch Logs with the logs key",
+        lambda t, c: t.client("kms", c).decrypt(CiphertextBlob=b"\x01" * 32, KeyId=t.keys["data"]),
+    ),
+    Check(
+        "flow-logs",
+        "logs:DeleteLogGroup on the flow-log group",
+        "deny",
+        "it can add log events but never delete the evidence",
+        lambda t, c: t.client("logs", c).delete_log_group(logGroupName=t.log_groups[0]),
+    ),
+    Check(
+        "flow-logs",
+        "iam:CreateUser",
+        "deny",
+        "no IAM changes from a delivery role",
+        lambda t, c: t.client("iam", c).create_user(UserName="escalation"),
+    ),
+    Check(
+        "flow-logs",
+        "sts:AssumeRole into the probe role",
+        "deny",
+        "no role chaining",
+        lambda t, c: t.client("sts", c).assume_role(
+            RoleArn=f"arn:aws:iam::{t.account}:role/{PROBE_ROLE}", RoleSessionName="chain"
+        ),
+    ),
+    # CDK's default-security-group restrictor (a custom resource's role in the network stack):
+    # EC2 security-group calls on the default group only.
+    Check(
+        "sg-restrictor",
+        "s3:GetObject raw/clinical/probe.txt",
+        "deny",
+        "a deployment-time helper must not read data",
+        lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY),
+    ),
+    Check(
+        "sg-restrictor",
+        "iam:CreateUser",
+        "deny",
+        "no IAM changes from a deployment-time helper",
+        lambda t, c: t.client("iam", c).create_user(UserName="escalation"),
+    ),
+)
+
+
+# How to find each matrix role among the deployed stacks: (stack kind, logical-ID prefix).
+ROLE_FINDERS: dict[str, tuple[str, str]] = {
+    "flow-logs": ("network", "NetworkFlowLogRole"),
+    "sg-restrictor": ("network", "CustomVpcRestrictDefaultSGCustomResourceProviderRole"),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One row's result."""
+
+    check: Check
+    actual: Literal["allow", "deny"]
+    detail: str
+
+    @property
+    def passed(self) -> bool:
+        """Whether IAM behaved as the row says."""
+        return self.actual == self.check.expect
+
+
+def role_names(reports: dict[str, StackReport]) -> dict[str, str]:
+    """Matrix role key -> deployed role name."""
+    found = {}
+    for key, (kind, prefix) in ROLE_FINDERS.items():
+        report = reports[kind]
+        names = [
+            report.physical_ids[lid]
+            for lid, kind_ in report.resource_types.items()
+            if kind_ == "AWS::IAM::Role" and lid.startswith(prefix) and lid in report.physical_ids
+        ]
+        if len(names) != 1:
+            raise LookupError(
+                f"matrix role {key!r}: expected one {prefix}* role in {kind}, got {names}"
+            )
+        found[key] = names[0]
+    found["probe"] = PROBE_ROLE
+    return found
+
+
+def _create_probe(iam: Any, s3: Any, targets: Targets) -> None:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{targets.account}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName=PROBE_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{targets.buckets['raw']}/clinical/*",
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName=PROBE_ROLE, PolicyName="probe", PolicyDocument=json.dumps(policy))
+    for family in ("raw", "audit"):
+        s3.put_object(Bucket=targets.buckets[family], Key=PROBE_KEY, Body=b"probe")
+
+
+@contextmanager
+def iam_enforcement() -> Iterator[None]:
+    """Switch moto's IAM enforcement on for the block (every request is authorised)."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    saved = settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    ActionAuthenticatorMixin.request_count = 0
+    try:
+        yield
+    finally:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
+
+
+def run_matrix(
+    reports: dict[str, StackReport],
+    targets: Targets,
+    admin: Callable[[str], Any],
+    matrix: Sequence[Check] = MATRIX,
+) -> list[Outcome]:
+    """Run every row; ``admin(service)`` is an unrestricted client used for set-up only."""
+    names = role_names(reports)
+    _create_probe(admin("iam"), admin("s3"), targets)
+    sts = admin("sts")
+    credentials = {}
+    for key, name in names.items():
+        issued = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{targets.account}:role/{name}", RoleSessionName=f"matrix-{key}"
+        )["Credentials"]
+        credentials[key] = {
+            "aws_access_key_id": issued["AccessKeyId"],
+            "aws_secret_access_key": issued["SecretAccessKey"],
+            "aws_session_token": issued["SessionToken"],
+        }
+    outcomes = []
+    with iam_enforcement():
+        for check in matrix:
+            try:
+                check.run(targets, credentials[check.role])
+                outcomes.append(Outcome(check, "allow", "ok"))
+            except ClientError as err:
+                code = str(err.response.get("Error", {}).get("Code", ""))
+                status = str(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+                if code in DENIED_CODES or status == "403":
+                    outcomes.append(Outcome(check, "deny", code or status))
+                else:
+                    # Authorised, then failed for another reason (e.g. an invalid ciphertext):
+                    # IAM allowed the call.
+                    outcomes.append(Outcome(check, "allow", f"authorised, then {code}"))
+    return outcomes
