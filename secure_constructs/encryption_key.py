@@ -36,19 +36,9 @@ KEY_ADMIN_ACTIONS: tuple[str, ...] = (
     "kms:UpdateKeyDescription",
 )
 
-# What a workload may do with a data key, through an AWS service that encrypts on its behalf.
-DATA_USE_ACTIONS: tuple[str, ...] = (
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-)
-
-# What CloudWatch Logs needs to encrypt and read back a log group's data.
-LOGS_SERVICE_ACTIONS: tuple[str, ...] = (
+# The use of a key on data: what CloudWatch Logs needs for a log group, and what an AWS service
+# (S3, SageMaker) does on a workload's behalf. Each statement granting these adds a condition.
+KEY_USE_ACTIONS: tuple[str, ...] = (
     "kms:Decrypt",
     "kms:DescribeKey",
     "kms:Encrypt",
@@ -125,7 +115,7 @@ class EncryptionKey(Construct):
             iam.PolicyStatement(
                 sid="AllowUseThroughNamedServicesOnly",
                 principals=[iam.AccountRootPrincipal()],
-                actions=list(DATA_USE_ACTIONS),
+                actions=list(KEY_USE_ACTIONS),
                 resources=["*"],
                 conditions={
                     "StringEquals": {
@@ -147,7 +137,7 @@ class EncryptionKey(Construct):
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogsOfThisAccount",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=list(LOGS_SERVICE_ACTIONS),
+                actions=list(KEY_USE_ACTIONS),
                 resources=["*"],
                 conditions={
                     "ArnLike": {
