@@ -33,21 +33,21 @@ def _offline(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_deploy_local_on_a_moto_server(synthesized: Synthesized) -> None:
-    result = _offline(
-        "--outdir", str(synthesized.outdir), "--env", "dev", "--port", str(_free_port())
-    )
+def test_deploy_local_on_a_moto_server_every_environment(synthesized: Synthesized) -> None:
+    result = _offline("--outdir", str(synthesized.outdir), "--port", str(_free_port()))
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for stack in ("keys", "network", "data"):
-        assert f"secure-ml-dev-{stack}: CREATE_COMPLETE" in out
-    assert "stood in: Custom::VpcRestrictDefaultSG x1" in out
-    assert "skipped by moto: AWS::S3::BucketPolicy x5" in out
-    assert "Subnets: 6, auto-assigning public IPs: 0" in out
-    assert "permission matrix: 11/11 rows as expected" in out
-    assert (
-        "retained after deletion: buckets access_logs, audit, curated, model_artifacts, raw" in out
-    )
+    for env in synthesized.config.environments:
+        section = out.split(f"== {env.name} (account {env.account}")[1].split("\n== ")[0]
+        for stack in ("keys", "network", "data"):
+            assert f"secure-ml-{env.name}-{stack}: CREATE_COMPLETE" in section
+        assert "stood in: Custom::VpcRestrictDefaultSG x1" in section
+        assert "skipped by moto: AWS::S3::BucketPolicy x5" in section
+        subnets = 3 * len(env.availability_zones)
+        assert f"Subnets: {subnets}, auto-assigning public IPs: 0" in section
+        assert "permission matrix: 11/11 rows as expected" in section
+        kept = "retained after deletion: buckets access_logs, audit, curated, model_artifacts, raw"
+        assert kept in section
     assert "All environments held." in out
 
 
