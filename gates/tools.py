@@ -54,15 +54,25 @@ def cfn_lint_ignores(template: dict[str, Any]) -> int:
     return count
 
 
-def run_cfn_lint(stacks: list[StackArtifact]) -> GateResult:
-    """cfn-lint on every template; any error, warning or informational match is a finding."""
-    executable = _sibling("cfn-lint")
+def run_cfn_lint(stacks: list[StackArtifact], executable: str | None = None) -> GateResult:
+    """cfn-lint on every template; any error, warning or informational match is a finding.
+
+    A cfn-lint that lists no rules, crashes (odd exit status: cfn-lint reports findings with the
+    bits 2, 4 and 8) or prints nothing is an error, never "no findings".
+    """
+    executable = executable or _sibling("cfn-lint")
     listed = _run([executable, "--list-rules"])
     rules = len(re.findall(r"^[EWI]\d{4}:", listed.stdout, flags=re.MULTILINE))
-    version = _run([executable, "--version"]).stdout.strip().split()[-1] if rules else "?"
+    if rules == 0:
+        raise GateToolError(f"cfn-lint ({executable}) lists no rules; run 'make synth' to set up")
+    version = (_run([executable, "--version"]).stdout.split() or ["?"])[-1]
     result = _run([executable, "--format", "json", *(str(s.template_path) for s in stacks)])
+    if result.returncode % 2 == 1 or not result.stdout.strip():
+        raise GateToolError(
+            f"cfn-lint failed (exit {result.returncode}): {result.stderr.strip()[-300:]}"
+        )
     try:
-        matches: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+        matches: list[dict[str, Any]] = json.loads(result.stdout)
     except json.JSONDecodeError as err:
         raise GateToolError(f"cfn-lint output is not JSON: {result.stderr.strip()[:300]}") from err
     gate = GateResult(name=f"cfn-lint {version}", rules=rules)
@@ -108,5 +118,7 @@ def run_checkov(outdir: Path, executable: str) -> GateResult:
                 f"{check.get('check_name', '')}"
             )
         gate.acknowledged += len(results.get("skipped_checks", []))
+    if gate.checks_evaluated == 0:
+        raise GateToolError(f"checkov evaluated no check over {outdir}: nothing was scanned")
     gate.rules = len(check_ids)
     return gate

@@ -293,3 +293,37 @@ def test_cost_estimate_counts_what_the_templates_declare(
         + 2.0
     )
     assert cost.monthly == pytest.approx(expected)
+
+
+# --- a broken tool is an error, never a pass ---------------------------------------------------
+
+
+def _fake_tool(tmp_path: Path, name: str, script: str) -> str:
+    path = tmp_path / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_cfn_lint_that_crashes_is_an_error(synthesized: Synthesized, tmp_path: Path) -> None:
+    from gates.tools import GateToolError
+
+    listing = 'if [ "$1" = "--list-rules" ]; then echo "E0000: x"; exit 0; fi'
+    crashing = _fake_tool(tmp_path, "cfn-lint", f"{listing}\necho boom >&2; exit 1")
+    with pytest.raises(GateToolError, match=r"cfn-lint failed \(exit 1\): boom"):
+        run_cfn_lint(synthesized.artifacts, crashing)
+    silent = _fake_tool(tmp_path, "silent-lint", f"{listing}\nexit 0")
+    with pytest.raises(GateToolError, match="cfn-lint failed"):
+        run_cfn_lint(synthesized.artifacts, silent)
+    no_rules = _fake_tool(tmp_path, "empty-lint", "exit 0")
+    with pytest.raises(GateToolError, match="lists no rules"):
+        run_cfn_lint(synthesized.artifacts, no_rules)
+
+
+def test_checkov_that_scans_nothing_is_an_error(tmp_path: Path) -> None:
+    from gates.tools import GateToolError
+
+    empty = '{"check_type": "cloudformation", "results": {}, "summary": {"passed": 0, "failed": 0}}'
+    fake = _fake_tool(tmp_path, "checkov", f"echo '{empty}'")
+    with pytest.raises(GateToolError, match="evaluated no check"):
+        run_checkov(tmp_path, fake)
