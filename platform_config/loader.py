@@ -429,9 +429,8 @@ def _audit(raw: Mapping[str, Any], key: str) -> AuditConfig:
         audit, "organization_trail", f"{key}.organization_trail", bool, "true or false"
     )
     org_key = f"{key}.organization_id"
-    if "organization_id" not in audit:
-        raise ConfigError(org_key, _MISSING, "required: an organization ID (o-...) or null")
-    org_id = audit["organization_id"]
+    # null (or absent: the CDK CLI drops null context values) unless organization_trail.
+    org_id = audit.get("organization_id")
     if org_trail and (not isinstance(org_id, str) or not _ORGANIZATION_ID.match(org_id)):
         raise ConfigError(
             org_key, org_id, "an organization ID such as o-a1b2c3d4e5 (organization_trail is true)"

@@ -65,6 +65,8 @@ class AuditTrail(Construct):
       * a copy in a CloudWatch Logs group encrypted with ``encryption_key``, kept
         ``log_retention_days`` (default 365) and retained, written by a role that trusts
         CloudTrail only for this trail and may only write this trail's streams;
+      * ``removal_policy`` (default RETAIN) on the trail, that role and its policy: deleting the
+        stack leaves the trail logging unless the caller asks otherwise;
       * advanced event selectors: all management events; S3 object data events (reads and
         writes) in ``data_bucket_names``; S3 object reads in ``read_audited_bucket_names``
         (e.g. the audit buckets themselves: reads only, so CloudTrail's own deliveries do not
@@ -198,7 +200,9 @@ class AuditTrail(Construct):
         )
         # Depend on the policy resource itself: its construct also stands for the role.
         self.trail.node.add_dependency(_cfn(delivery))
-        self.trail.apply_removal_policy(removal_policy)
+        # A retained trail keeps delivering to CloudWatch Logs: its role and policy stay too.
+        for resource in (self.trail, self.role, delivery):
+            resource.apply_removal_policy(removal_policy)
 
     def _allow_delivery(self, bucket: s3.IBucket, owners: list[str]) -> None:
         source = {"StringEquals": {"aws:SourceArn": self.trail_arn}}

@@ -33,8 +33,8 @@ class ConfigRecorder(Construct):
         hand-written list can keep up with it) and a customer-managed delivery policy: write
         under ``AWSLogs/<account>/Config/`` of ``bucket`` only, read its ACL, and use the key
         only through S3;
-      * ``removal_policy`` (default RETAIN) on recorder, channel and role: deleting the stack
-        leaves recording on unless the caller asks otherwise.
+      * ``removal_policy`` (default RETAIN) on recorder, channel, role and delivery policy:
+        deleting the stack leaves recording on unless the caller asks otherwise.
 
     Attributes: ``recorder``, ``delivery_channel``, ``role``.
     """
@@ -135,7 +135,9 @@ class ConfigRecorder(Construct):
             # The policy resource itself: the construct also stands for the role.
             resource.node.add_dependency(_cfn(delivery))
             resource.apply_removal_policy(removal_policy)
+        # A retained recorder keeps recording and delivering: its role and policy stay too.
         self.role.apply_removal_policy(removal_policy)
+        delivery.apply_removal_policy(removal_policy)
 
 
 def _cfn(construct: Construct) -> cdk.CfnResource:

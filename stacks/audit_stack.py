@@ -357,6 +357,7 @@ class AuditStack(PlatformStack):
                     standards_arn=f"arn:{partition}:securityhub:{region}::standards/{standard}",
                 )
                 resource.node.add_dependency(hub)
+                resource.apply_removal_policy(removal)
                 for dependency in after_recorder:
                     resource.node.add_dependency(dependency)
         if audit.manages("access_analyzer"):

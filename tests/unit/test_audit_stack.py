@@ -181,6 +181,11 @@ def test_trail_logs_role_is_bound_to_the_trail_and_its_streams(
     raw = synthesized.raw(env_name, "audit")
     trail_arn = f"arn:aws:cloudtrail:{env.region}:{env.account}:trail/secure-ml-{env_name}-trail"
     role_id, role = _one(raw, "AWS::IAM::Role", "/Trail/LogsRole/")
+    _, policy = _one(raw, "AWS::IAM::ManagedPolicy", "/Trail/LogsDeliveryPolicy/")
+    removal = "Delete" if env.audit.disable_on_delete else "Retain"
+    assert (
+        role["DeletionPolicy"] == policy["DeletionPolicy"] == removal
+    )  # a kept trail still delivers
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
     assert trust["Condition"] == {
@@ -305,7 +310,8 @@ def test_config_recorder_delivery_channel_and_role(synthesized: Synthesized, env
     assert recorder["DeletionPolicy"] == channel["DeletionPolicy"] == removal
 
     role_id, role = _one(raw, "AWS::IAM::Role", "/ConfigRecorder/Role/")
-    assert role["DeletionPolicy"] == removal
+    _, policy = _one(raw, "AWS::IAM::ManagedPolicy", "/ConfigRecorder/DeliveryPolicy/")
+    assert role["DeletionPolicy"] == policy["DeletionPolicy"] == removal
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "config.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": env.account}}
@@ -532,6 +538,7 @@ def test_threat_detection_services(synthesized: Synthesized, env_name: str) -> N
     standards = [
         s["Properties"]["StandardsArn"]
         for s in resources_of(raw, "AWS::SecurityHub::Standard").values()
+        if s["DeletionPolicy"] == removal
     ]
     assert standards == [
         f"arn:aws:securityhub:{env.region}::standards/{s}" for s in env.audit.securityhub_standards

@@ -113,7 +113,7 @@ BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
     ("audit-org-trail-without-id", _audit(lambda a: a.__setitem__("organization_trail", True)), f"{AUDIT}.organization_id", "null", "an organization ID such as o-a1b2c3d4e5"),
     ("audit-org-id-malformed", _audit(lambda a: a.update(organization_trail=True, organization_id="org-123")), f"{AUDIT}.organization_id", '"org-123"', "an organization ID such as o-a1b2c3d4e5"),
     ("audit-org-id-without-org-trail", _audit(lambda a: a.__setitem__("organization_id", "o-a1b2c3d4e5")), f"{AUDIT}.organization_id", '"o-a1b2c3d4e5"', "null unless organization_trail is true"),
-    ("audit-org-id-missing", _audit(lambda a: a.pop("organization_id")), f"{AUDIT}.organization_id", "(missing)", "required: an organization ID (o-...) or null"),
+    ("audit-org-trail-id-absent", _audit(lambda a: (a.pop("organization_id"), a.__setitem__("organization_trail", True))), f"{AUDIT}.organization_id", "null", "an organization ID such as o-a1b2c3d4e5"),
     ("audit-trail-retention", _audit(lambda a: a.__setitem__("cloudtrail_log_retention_days", 100)), f"{AUDIT}.cloudtrail_log_retention_days", "100", "a CloudWatch Logs retention"),
     ("audit-global-region-unknown", _audit(lambda a: a.__setitem__("config_global_resources_region", "us-moon-1")), f"{AUDIT}.config_global_resources_region", '"us-moon-1"', "a supported region"),
     ("audit-recording-frequency", _audit(lambda a: a.__setitem__("config_recording_frequency", "HOURLY")), f"{AUDIT}.config_recording_frequency", '"HOURLY"', "one of CONTINUOUS, DAILY"),
