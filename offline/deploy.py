@@ -322,10 +322,21 @@ class OfflineDeployment:
             stack_name=stack.stack_name, status=status, stood_in=stood_in, shims=shims
         )
         report.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        described_resources = cfn.describe_stack_resources(StackName=stack.stack_name)[
+            "StackResources"
+        ]
         report.physical_ids = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]
-            for r in cfn.describe_stack_resources(StackName=stack.stack_name)["StackResources"]
+            for r in described_resources
             if r.get("PhysicalResourceId") and r.get("ResourceStatus") == "CREATE_COMPLETE"
+        }
+        # moto models a few types without a physical ID (AWS::Lambda::Permission: the statement
+        # is added to the function's policy); they are created, not skipped. Types moto cannot
+        # model come back without a logical ID at all.
+        modelled = {
+            r["LogicalResourceId"]
+            for r in described_resources
+            if r.get("LogicalResourceId") and r.get("ResourceStatus") == "CREATE_COMPLETE"
         }
         resources = prepared.get("Resources", {})
         report.resource_types = {lid: r["Type"] for lid, r in resources.items()}
@@ -333,7 +344,7 @@ class OfflineDeployment:
         for logical_id, resource in template.get("Resources", {}).items():
             if logical_id not in resources:
                 continue  # stood in
-            tally = report.created if logical_id in report.physical_ids else report.skipped
+            tally = report.created if logical_id in modelled else report.skipped
             tally[resource["Type"]] += 1
         resolver = Resolver(
             physical_ids=report.physical_ids,

@@ -18,6 +18,7 @@ BUCKET_IDS = {
     "ModelArtifacts": "model_artifacts",
     "Audit": "audit",
     "AccessLogs": "access_logs",
+    "ConfigHistory": "config_history",
 }
 
 

@@ -99,3 +99,19 @@ ENDPOINT_SERVICES: dict[str, EndpointService] = {
         EndpointService("lambda", _service_wide("lambda")),
     )
 }
+
+
+# AWS Security Hub standards the platform can enable, by the ID that ends their ARN
+# (arn:<partition>:securityhub:<region>::standards/<id>), with the standard's name. Source: the
+# Security Hub standards reference (DescribeStandards returns the same ARNs). The legacy CIS
+# v1.2.0 ruleset (a region-less "ruleset/" ARN) is left out on purpose: use a newer CIS version.
+SECURITYHUB_STANDARDS: dict[str, str] = {
+    "aws-foundational-security-best-practices/v/1.0.0": "AWS Foundational Security Best Practices",
+    "aws-resource-tagging-standard/v/1.0.0": "AWS Resource Tagging Standard",
+    "cis-aws-foundations-benchmark/v/1.4.0": "CIS AWS Foundations Benchmark v1.4.0",
+    "cis-aws-foundations-benchmark/v/3.0.0": "CIS AWS Foundations Benchmark v3.0.0",
+    "nist-800-53/v/5.0.0": "NIST SP 800-53 Rev. 5",
+    "nist-800-171/v/2.0.0": "NIST SP 800-171 Rev. 2",
+    "pci-dss/v/3.2.1": "PCI DSS v3.2.1",
+    "pci-dss/v/4.0.1": "PCI DSS v4.0.1",
+}

@@ -18,7 +18,18 @@ from typing import Any
 from platform_config.catalogue import (
     ENDPOINT_SERVICES,
     REGION_AZ_LETTERS,
+    SECURITYHUB_STANDARDS,
     availability_zones_of,
+)
+from secure_constructs.audit_rules import (
+    ACCOUNT_SERVICES,
+    CONFIG_RECORDING_FREQUENCIES,
+    MACIE_PUBLISHING_FREQUENCIES,
+    MACIE_SCHEDULES,
+    SEVERITIES,
+    CustomDataIdentifier,
+    cron_problem,
+    custom_data_identifier_problem,
 )
 from secure_constructs.s3_rules import (
     LifecyclePolicy,
@@ -94,6 +105,46 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class AccessReviewConfig:
+    """The scheduled IAM access review: when it runs and what it reports."""
+
+    schedule: str
+    max_unused_days: int
+    max_key_age_days: int
+
+
+@dataclass(frozen=True)
+class MacieConfig:
+    """Macie: how often findings are published, the discovery job, custom data identifiers."""
+
+    finding_publishing_frequency: str
+    discovery_schedule: str
+    sampling_percentage: int
+    custom_data_identifiers: tuple[CustomDataIdentifier, ...]
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """The audit and threat-detection baseline of one environment (see the README table)."""
+
+    account_services: tuple[str, ...]
+    disable_on_delete: bool
+    organization_trail: bool
+    organization_id: str | None
+    cloudtrail_log_retention_days: int
+    config_global_resources_region: str
+    config_recording_frequency: str
+    securityhub_standards: tuple[str, ...]
+    findings_severity_threshold: str
+    access_review: AccessReviewConfig
+    macie: MacieConfig
+
+    def manages(self, service: str) -> bool:
+        """Whether this environment's audit stack owns ``service`` (one of ACCOUNT_SERVICES)."""
+        return service in self.account_services
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment environment (account + region), validated."""
 
@@ -111,6 +162,7 @@ class EnvironmentConfig:
     termination_protection: bool
     tags: tuple[tuple[str, str], ...]
     data: DataConfig
+    audit: AuditConfig
 
     @property
     def tag_map(self) -> dict[str, str]:
@@ -141,6 +193,7 @@ _ENV_KEYS = frozenset(
         "termination_protection",
         "tags",
         "data",
+        "audit",
     }
 )
 _LIFECYCLE_KEYS = frozenset(
@@ -287,6 +340,7 @@ def _environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
         termination_protection=protection,
         tags=_tags(raw, f"{key}.tags"),
         data=_data(raw, f"{key}.data", account),
+        audit=_audit(raw, f"{key}.audit"),
     )
 
 
@@ -338,6 +392,184 @@ def _data(raw: Mapping[str, Any], key: str, account: str) -> DataConfig:
             )
         seen[bucket.name] = name
     return DataConfig(admin_principal_arns=tuple(admins), audit_object_lock=lock, **buckets)
+
+
+_AUDIT_KEYS = frozenset(
+    {
+        "account_services",
+        "disable_on_delete",
+        "organization_trail",
+        "organization_id",
+        "cloudtrail_log_retention_days",
+        "config_global_resources_region",
+        "config_recording_frequency",
+        "securityhub_standards",
+        "findings_severity_threshold",
+        "access_review",
+        "macie",
+    }
+)
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_MAX_REVIEW_DAYS = 3650  # lambda/access_review accepts 1..3650
+
+
+def _audit(raw: Mapping[str, Any], key: str) -> AuditConfig:
+    audit = _get(raw, "audit", key, dict, f"an object with {', '.join(sorted(_AUDIT_KEYS))}")
+    _no_unknown(audit, key, _AUDIT_KEYS)
+
+    services = _str_list(audit, "account_services", key, min_items=0)
+    for service in services:
+        if service not in ACCOUNT_SERVICES:
+            raise ConfigError(
+                f"{key}.account_services", service, f"one of {', '.join(ACCOUNT_SERVICES)}"
+            )
+    disable = _get(audit, "disable_on_delete", f"{key}.disable_on_delete", bool, "true or false")
+
+    org_trail = _get(
+        audit, "organization_trail", f"{key}.organization_trail", bool, "true or false"
+    )
+    org_key = f"{key}.organization_id"
+    # null (or absent: the CDK CLI drops null context values) unless organization_trail.
+    org_id = audit.get("organization_id")
+    if org_trail and (not isinstance(org_id, str) or not _ORGANIZATION_ID.match(org_id)):
+        raise ConfigError(
+            org_key, org_id, "an organization ID such as o-a1b2c3d4e5 (organization_trail is true)"
+        )
+    if not org_trail and org_id is not None:
+        raise ConfigError(org_key, org_id, "null unless organization_trail is true")
+
+    retention_key = f"{key}.cloudtrail_log_retention_days"
+    retention = _get(audit, "cloudtrail_log_retention_days", retention_key, int, "an integer")
+    if retention not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            retention_key,
+            retention,
+            f"a CloudWatch Logs retention: {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
+
+    regions_text = f"a supported region: {', '.join(sorted(REGION_AZ_LETTERS))}"
+    global_key = f"{key}.config_global_resources_region"
+    global_region = _get(audit, "config_global_resources_region", global_key, str, regions_text)
+    if global_region not in REGION_AZ_LETTERS:
+        raise ConfigError(global_key, global_region, regions_text)
+
+    frequency = _choice(audit, "config_recording_frequency", key, CONFIG_RECORDING_FREQUENCIES)
+
+    standards = _str_list(audit, "securityhub_standards", key, min_items=0)
+    for standard in standards:
+        if standard not in SECURITYHUB_STANDARDS:
+            raise ConfigError(
+                f"{key}.securityhub_standards",
+                standard,
+                f"a known standard: {', '.join(sorted(SECURITYHUB_STANDARDS))}",
+            )
+    if standards and "securityhub" not in services:
+        raise ConfigError(
+            f"{key}.securityhub_standards",
+            standards,
+            "empty unless account_services includes securityhub (whoever enables Security Hub "
+            "for the account manages its standards)",
+        )
+
+    return AuditConfig(
+        account_services=tuple(services),
+        disable_on_delete=disable,
+        organization_trail=org_trail,
+        organization_id=org_id,
+        cloudtrail_log_retention_days=retention,
+        config_global_resources_region=global_region,
+        config_recording_frequency=frequency,
+        securityhub_standards=tuple(standards),
+        findings_severity_threshold=_choice(audit, "findings_severity_threshold", key, SEVERITIES),
+        access_review=_access_review(audit, f"{key}.access_review"),
+        macie=_macie(audit, f"{key}.macie"),
+    )
+
+
+def _access_review(raw: Mapping[str, Any], key: str) -> AccessReviewConfig:
+    names = {"schedule", "max_unused_days", "max_key_age_days"}
+    review = _get(raw, "access_review", key, dict, f"an object with {', '.join(sorted(names))}")
+    _no_unknown(review, key, names)
+    schedule = _get(review, "schedule", f"{key}.schedule", str, "a cron(...) expression")
+    problem = cron_problem(schedule)
+    if problem:
+        raise ConfigError(f"{key}.schedule", schedule, problem)
+    days = {}
+    for name in ("max_unused_days", "max_key_age_days"):
+        allowed = f"a whole number of days, 1-{_MAX_REVIEW_DAYS}"
+        value = _get(review, name, f"{key}.{name}", int, allowed)
+        if not 1 <= value <= _MAX_REVIEW_DAYS:
+            raise ConfigError(f"{key}.{name}", value, allowed)
+        days[name] = value
+    return AccessReviewConfig(schedule=schedule, **days)
+
+
+def _macie(raw: Mapping[str, Any], key: str) -> MacieConfig:
+    names = {
+        "finding_publishing_frequency",
+        "discovery_schedule",
+        "sampling_percentage",
+        "custom_data_identifiers",
+    }
+    macie = _get(raw, "macie", key, dict, f"an object with {', '.join(sorted(names))}")
+    _no_unknown(macie, key, names)
+    sampling_key = f"{key}.sampling_percentage"
+    sampling = _get(macie, "sampling_percentage", sampling_key, int, "an integer from 1 to 100")
+    if not 1 <= sampling <= 100:
+        raise ConfigError(sampling_key, sampling, "an integer from 1 to 100")
+    identifiers_key = f"{key}.custom_data_identifiers"
+    items = _get(macie, "custom_data_identifiers", identifiers_key, list, "a list of objects")
+    identifiers: list[CustomDataIdentifier] = []
+    for index, item in enumerate(items):
+        identifiers.append(_custom_data_identifier(item, f"{identifiers_key}[{index}]"))
+    seen = set()
+    for index, identifier in enumerate(identifiers):
+        if identifier.name in seen:
+            raise ConfigError(
+                f"{identifiers_key}[{index}].name", identifier.name, "each name at most once"
+            )
+        seen.add(identifier.name)
+    return MacieConfig(
+        finding_publishing_frequency=_choice(
+            macie, "finding_publishing_frequency", key, MACIE_PUBLISHING_FREQUENCIES
+        ),
+        discovery_schedule=_choice(macie, "discovery_schedule", key, MACIE_SCHEDULES),
+        sampling_percentage=sampling,
+        custom_data_identifiers=tuple(identifiers),
+    )
+
+
+def _custom_data_identifier(item: Any, key: str) -> CustomDataIdentifier:
+    names = {"name", "description", "regex", "keywords", "maximum_match_distance"}
+    if not isinstance(item, dict):
+        raise ConfigError(key, item, f"an object with {', '.join(sorted(names))}")
+    _no_unknown(item, key, names)
+    keywords = _str_list(item, "keywords", key, min_items=0)
+    identifier = CustomDataIdentifier(
+        name=_get(item, "name", f"{key}.name", str, "a string"),
+        description=_get(item, "description", f"{key}.description", str, "a string"),
+        regex=_get(item, "regex", f"{key}.regex", str, "a regular expression"),
+        keywords=tuple(keywords),
+        maximum_match_distance=_get(
+            item, "maximum_match_distance", f"{key}.maximum_match_distance", int, "an integer"
+        ),
+    )
+    problem = custom_data_identifier_problem(identifier)
+    if problem:
+        field, allowed = problem
+        value = getattr(identifier, field)
+        raise ConfigError(
+            f"{key}.{field}", list(value) if isinstance(value, tuple) else value, allowed
+        )
+    return identifier
+
+
+def _choice(raw: Mapping[str, Any], name: str, key: str, choices: Sequence[str]) -> str:
+    allowed = f"one of {', '.join(choices)}"
+    value: str = _get(raw, name, f"{key}.{name}", str, allowed)
+    if value not in choices:
+        raise ConfigError(f"{key}.{name}", value, allowed)
+    return value
 
 
 def _bucket(raw: Mapping[str, Any], name: str, key: str) -> BucketConfig:
@@ -485,10 +717,13 @@ __all__: Sequence[str] = (
     "BUCKETS",
     "CONTEXT_KEY",
     "SELECT_KEY",
+    "AccessReviewConfig",
+    "AuditConfig",
     "BucketConfig",
     "ConfigError",
     "DataConfig",
     "EnvironmentConfig",
+    "MacieConfig",
     "PlatformConfig",
     "load_config",
     "read_cdk_json",

@@ -36,3 +36,13 @@ def skip_checkov(resource: cdk.CfnResource, check_id: str, reason: str) -> None:
     metadata = resource.get_metadata("checkov") or {"skip": []}
     metadata["skip"].append({"id": check_id, "comment": reason})
     resource.add_metadata("checkov", metadata)
+
+
+def nag_partition(stack: cdk.Stack) -> str:
+    """The partition as cdk-nag writes it in a granular finding ID.
+
+    A literal (``aws``) when the app sets ``@aws-cdk/core:enablePartitionLiterals`` and the stack
+    has an explicit region; otherwise cdk-nag shows the pseudo parameter as ``<AWS::Partition>``.
+    """
+    partition = stack.partition
+    return "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition

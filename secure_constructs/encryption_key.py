@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from secure_constructs.compliance import skip_checkov
 
 # What key administrators may do. They can manage the key's life cycle and policy but cannot use
 # it for data (no Encrypt/Decrypt/GenerateDataKey) and cannot create grants for themselves.
@@ -147,4 +150,122 @@ class EncryptionKey(Construct):
                     }
                 },
             )
+        )
+
+    def allow_cloudtrail(self, *, trail_arn: str) -> None:
+        """Let CloudTrail encrypt the log files of one trail with the key, and describe the key.
+
+        Two statements for the ``cloudtrail.amazonaws.com`` principal, as the CloudTrail key
+        policy documentation prescribes: ``kms:GenerateDataKey*`` when ``aws:SourceArn`` is
+        ``trail_arn`` and the encryption context names a trail of this account
+        (``kms:EncryptionContext:aws:cloudtrail:arn``), and ``kms:DescribeKey`` for that trail.
+        ``trail_arn`` must be a literal ARN (the trail's name is known before it exists), so
+        this key's stack never depends on the trail's. Reading log files needs no statement
+        here: readers decrypt through S3 (``allow_use_via_services(["s3"])``).
+        """
+        stack = self._stack
+        source = {"StringEquals": {"aws:SourceArn": trail_arn}}
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailToEncryptLogFiles",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    **source,
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": (
+                            f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
+                        )
+                    },
+                },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailToDescribeTheKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions=source,
+            )
+        )
+
+    def allow_service(
+        self,
+        service: str,
+        *,
+        source_arns: Sequence[str],
+        actions: Sequence[str] = ("kms:Decrypt", "kms:GenerateDataKey"),
+    ) -> None:
+        """Let an AWS service principal use the key on behalf of named resources of this account.
+
+        For services that encrypt with the key themselves rather than for a caller: EventBridge
+        delivering to an encrypted dead-letter queue, SNS moving undeliverable messages to an
+        encrypted queue, CloudWatch alarms publishing to an encrypted topic. ``service`` is the
+        principal's prefix (``events`` -> ``events.amazonaws.com``). Conditions:
+        ``aws:SourceAccount`` is this account and ``aws:SourceArn`` matches one of
+        ``source_arns`` (literal ARNs; ``*`` wildcards allowed, e.g. a name prefix). Default
+        actions: ``kms:Decrypt`` and ``kms:GenerateDataKey``.
+        """
+        if not source_arns:
+            raise ValueError(f"allow_service({service!r}) needs at least one source ARN")
+        if not re.fullmatch(r"[a-z0-9-]+", service):
+            raise ValueError(f"allow_service: {service!r} is not a service principal prefix")
+        stack = self._stack
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"Allow{''.join(p.capitalize() for p in service.split('-'))}ForNamedResources",
+                principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+                actions=list(actions),
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": list(source_arns)},
+                },
+            )
+        )
+
+    def allow_service_linked_role_via_services(
+        self, role_arn: str, services: Sequence[str], actions: Sequence[str]
+    ) -> None:
+        """Let one service-linked role of this account use the key, only through ``services``.
+
+        Service-linked roles (e.g. Macie's ``AWSServiceRoleForAmazonMacie``, which reads S3
+        objects for sensitive-data discovery) carry AWS-managed policies without KMS
+        permissions, so the key policy must name them directly. KMS rejects a key policy whose
+        principal does not exist yet, and such a role appears only when its service is first
+        enabled; so the statement names the role by condition (``aws:PrincipalArn``), with the
+        ``*`` principal narrowed by ``kms:CallerAccount`` and ``kms:ViaService``. checkov's
+        wildcard-principal check (CKV_AWS_33) cannot see the conditions and is skipped with
+        this reason on the key.
+        """
+        if not services or not actions:
+            raise ValueError("allow_service_linked_role_via_services needs services and actions")
+        if ":role/aws-service-role/" not in role_arn:
+            raise ValueError(f"{role_arn!r} is not a service-linked role ARN")
+        stack = self._stack
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowNamedServiceLinkedRoleThroughNamedServices",
+                principals=[iam.AnyPrincipal()],
+                actions=list(actions),
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "kms:CallerAccount": stack.account,
+                        "kms:ViaService": [f"{s}.{stack.region}.amazonaws.com" for s in services],
+                    },
+                    "ArnEquals": {"aws:PrincipalArn": role_arn},
+                },
+            )
+        )
+        cfn_key = self.key.node.default_child
+        assert isinstance(cfn_key, kms.CfnKey)
+        skip_checkov(
+            cfn_key,
+            "CKV_AWS_33",
+            "The only '*' principal is narrowed by aws:PrincipalArn to one service-linked role, "
+            "kms:CallerAccount and kms:ViaService: KMS rejects naming a role that does not exist "
+            "yet, and the role appears only when its service is enabled after this stack.",
         )

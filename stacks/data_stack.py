@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -30,14 +31,18 @@ class DataStack(PlatformStack):
 
     * ``access_logs``: server access logs of every other bucket; SSE-S3 (the only default
       encryption S3 log delivery supports on its target bucket).
-    * ``audit``: CloudTrail and Config logs; SSE-KMS with the logs key; S3 Object Lock with the
-      configured default retention.
+    * ``audit``: CloudTrail logs; SSE-KMS with the logs key; S3 Object Lock with the configured
+      default retention.
+    * ``config_history``: AWS Config history and snapshots. AWS Config cannot deliver to a
+      bucket with S3 Object Lock, so it has its own bucket: SSE-KMS with the logs key, the audit
+      bucket's lifecycle (same retention), and a policy denying object deletion to everyone but
+      the admin roles from config (lifecycle expiry still applies).
     * ``raw`` (landing), ``curated``, ``model_artifacts``: SSE-KMS with the data key and bucket
       keys; uploads with another algorithm or key are denied; data access is denied unless it
       comes through the VPC's S3 gateway endpoint (admin roles from config, service-linked roles
       and AWS services acting for a caller excepted).
 
-    Attributes: the five ``SecureBucket`` constructs, ``buckets`` (name -> construct).
+    Attributes: the six ``SecureBucket`` constructs, ``buckets`` (name -> construct).
     """
 
     def __init__(
@@ -87,6 +92,27 @@ class DataStack(PlatformStack):
             object_lock=data.audit_object_lock,
             **config(data.audit),
         )
+        self.config_history = SecureBucket(
+            self,
+            "ConfigHistory",
+            access_logs_bucket=logs_bucket,
+            access_logs_prefix="config-history/",
+            encryption_key=logs_key,
+            lifecycle=data.audit.lifecycle,
+        )
+        history = self.config_history.bucket
+        history.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyDeletingConfigHistory",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[history.arn_for_objects("*")],
+                conditions={"ArnNotLike": {"aws:PrincipalArn": list(data.admin_principal_arns)}}
+                if data.admin_principal_arns
+                else None,
+            )
+        )
         data_buckets = {}
         for construct_id, name, bucket in (
             ("Raw", "raw", data.raw),
@@ -112,6 +138,7 @@ class DataStack(PlatformStack):
             "model_artifacts": self.model_artifacts,
             "audit": self.audit,
             "access_logs": self.access_logs,
+            "config_history": self.config_history,
         }
         for bucket in self.buckets.values():
             acknowledge(

@@ -14,10 +14,13 @@ class KeysStack(PlatformStack):
     """KMS keys, retained on stack deletion.
 
     ``data_key`` encrypts the data buckets (raw, curated, model artifacts); IAM policies may grant
-    its use only through S3 and SageMaker. ``logs_key`` encrypts CloudWatch Logs log groups and
-    the audit bucket (readable through S3 only). The keys sit in their own stack so that the
-    network and data stacks can both use them without a dependency cycle (data bucket policies
-    reference the network's S3 endpoint).
+    its use only through S3 and SageMaker. ``logs_key`` encrypts CloudWatch Logs log groups, the
+    audit and Config history buckets (readable through S3 only) and the audit stacks' security
+    telemetry: the alerts SNS topic and the dead-letter queues (IAM policies may grant its use
+    only through S3, SNS and SQS; the audit stacks add the statements CloudTrail, EventBridge,
+    SNS and CloudWatch need, each bound to named resources). The keys sit in their own stack so
+    that the network and data stacks can both use them without a dependency cycle (data bucket
+    policies reference the network's S3 endpoint).
     """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
@@ -31,7 +34,7 @@ class KeysStack(PlatformStack):
             description=f"{project} {env_name}: CloudWatch Logs encryption",
         )
         self.logs.allow_cloudwatch_logs()
-        self.logs.allow_use_via_services(["s3"])
+        self.logs.allow_use_via_services(["s3", "sns", "sqs"])
         self.logs_key = self.logs.key
         self.data = EncryptionKey(
             self,

@@ -6,7 +6,9 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from platform_config import EnvironmentConfig, PlatformConfig
+from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
+from stacks.findings_stack import FindingsStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
 
@@ -44,13 +46,35 @@ class PlatformStage(cdk.Stage):
             s3_endpoint_id=self.network.network.s3_endpoint.vpc_endpoint_id,
             **common,
         )
+        self.audit = AuditStack(
+            self,
+            "Audit",
+            description=f"{project} {environment.name}: CloudTrail, Config, GuardDuty, Security "
+            "Hub, Macie, Inspector, Access Analyzer (account level)",
+            logs_key=self.keys.logs,
+            data_key=self.keys.data,
+            vpc=self.network.network.vpc,
+            audit_bucket=self.data.audit,
+            config_bucket=self.data.config_history,
+            data_buckets=[self.data.raw, self.data.curated, self.data.model_artifacts],
+            **common,
+        )
+        self.findings = FindingsStack(
+            self,
+            "Findings",
+            description=f"{project} {environment.name}: findings routing and access review",
+            logs_key=self.keys.logs,
+            vpc=self.network.network.vpc,
+            alerts_topic=self.audit.alerts_topic,
+            **common,
+        )
         for key, value in (("project", project), *environment.tags):
             cdk.Tags.of(self).add(key, value)
 
     @property
     def platform_stacks(self) -> list[cdk.Stack]:
         """The stacks of this stage, in deployment order."""
-        return [self.keys, self.network, self.data]
+        return [self.keys, self.network, self.data, self.audit, self.findings]
 
 
 def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:

@@ -59,10 +59,15 @@ def test_app_synthesizes_a_realistic_number_of_resources(
     data = synthesized.artifact(env_name, "data").resource_types()
     env = synthesized.env(env_name)
     assert keys["AWS::KMS::Key"] == 2 and keys["AWS::KMS::Alias"] == 2
-    assert data["AWS::S3::Bucket"] == 5 and data["AWS::S3::BucketPolicy"] == 5
+    assert data["AWS::S3::Bucket"] == 6 and data["AWS::S3::BucketPolicy"] == 6
     assert network["AWS::EC2::Subnet"] == 3 * len(env.availability_zones)
     assert network["AWS::EC2::VPCEndpoint"] == len(env.interface_endpoints) + 1
     assert sum(network.values()) >= 40
+    audit = synthesized.artifact(env_name, "audit").resource_types()
+    findings = synthesized.artifact(env_name, "findings").resource_types()
+    assert audit["AWS::CloudTrail::Trail"] == 1 and audit["AWS::Config::ConfigRule"] >= 40
+    assert audit["AWS::Lambda::Function"] == 2  # the custom Config rule and the SDK-call provider
+    assert findings["AWS::Events::Rule"] == 6 and findings["AWS::Lambda::Function"] == 2
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,16 @@ def _delete(key: str) -> Mutator:
 
 
 DEV = f"{CONTEXT_KEY}.environments.dev"
+AUDIT = f"{DEV}.audit"
+
+
+def _audit(change: Callable[[dict[str, Any]], Any]) -> Mutator:
+    return _dev(lambda env: change(env["audit"]))
+
+
+def _cdi(change: Callable[[dict[str, Any]], Any]) -> Mutator:
+    return _audit(lambda audit: change(audit["macie"]["custom_data_identifiers"][0]))
+
 
 # (case id, mutation, key named in the error, value shown in the error, words of "allowed")
 BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
@@ -94,6 +104,45 @@ BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
     ("bucket-missing", _dev(lambda e: e["data"]["buckets"].pop("model_artifacts")), f"{DEV}.data.buckets.model_artifacts", "(missing)", "required"),
     ("bucket-unknown", _dev(lambda e: e["data"]["buckets"].__setitem__("scratch", {})), f"{DEV}.data.buckets.scratch", "{}", "unknown key"),
     ("platform-unknown-key", lambda p: p.__setitem__("enviroments", {}), f"{CONTEXT_KEY}.enviroments", "{}", "unknown key"),
+    # --- audit ---
+    ("audit-missing", _delete("audit"), f"{DEV}.audit", "(missing)", "required: an object with access_review"),
+    ("audit-unknown-key", _audit(lambda a: a.__setitem__("org_trail", True)), f"{AUDIT}.org_trail", "true", "unknown key; known: access_review"),
+    ("audit-service-unknown", _audit(lambda a: a.__setitem__("account_services", ["guardduty", "detective"])), f"{AUDIT}.account_services", '"detective"', "one of config_recorder, guardduty"),
+    ("audit-service-duplicate", _audit(lambda a: a.__setitem__("account_services", ["macie", "macie"])), f"{AUDIT}.account_services", '"macie"', "at most once"),
+    ("audit-disable-on-delete-string", _audit(lambda a: a.__setitem__("disable_on_delete", "no")), f"{AUDIT}.disable_on_delete", '"no"', "true or false"),
+    ("audit-org-trail-without-id", _audit(lambda a: a.__setitem__("organization_trail", True)), f"{AUDIT}.organization_id", "null", "an organization ID such as o-a1b2c3d4e5"),
+    ("audit-org-id-malformed", _audit(lambda a: a.update(organization_trail=True, organization_id="org-123")), f"{AUDIT}.organization_id", '"org-123"', "an organization ID such as o-a1b2c3d4e5"),
+    ("audit-org-id-without-org-trail", _audit(lambda a: a.__setitem__("organization_id", "o-a1b2c3d4e5")), f"{AUDIT}.organization_id", '"o-a1b2c3d4e5"', "null unless organization_trail is true"),
+    ("audit-org-trail-id-absent", _audit(lambda a: (a.pop("organization_id"), a.__setitem__("organization_trail", True))), f"{AUDIT}.organization_id", "null", "an organization ID such as o-a1b2c3d4e5"),
+    ("audit-trail-retention", _audit(lambda a: a.__setitem__("cloudtrail_log_retention_days", 100)), f"{AUDIT}.cloudtrail_log_retention_days", "100", "a CloudWatch Logs retention"),
+    ("audit-global-region-unknown", _audit(lambda a: a.__setitem__("config_global_resources_region", "us-moon-1")), f"{AUDIT}.config_global_resources_region", '"us-moon-1"', "a supported region"),
+    ("audit-recording-frequency", _audit(lambda a: a.__setitem__("config_recording_frequency", "HOURLY")), f"{AUDIT}.config_recording_frequency", '"HOURLY"', "one of CONTINUOUS, DAILY"),
+    ("audit-standard-unknown", _audit(lambda a: a.__setitem__("securityhub_standards", ["nist-800-53/v/4.0.0"])), f"{AUDIT}.securityhub_standards", '"nist-800-53/v/4.0.0"', "a known standard: aws-foundational-security-best-practices/v/1.0.0"),
+    ("audit-standards-without-hub", _audit(lambda a: a.__setitem__("account_services", ["guardduty"])), f"{AUDIT}.securityhub_standards", '["aws-foundational-security-best-practices/v/1.0.0", "cis-aws-foundations-benchmark/v/3.0.0"]', "empty unless account_services includes securityhub"),
+    ("audit-threshold", _audit(lambda a: a.__setitem__("findings_severity_threshold", "SEVERE")), f"{AUDIT}.findings_severity_threshold", '"SEVERE"', "one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL"),
+    ("audit-review-cron-rate", _audit(lambda a: a["access_review"].__setitem__("schedule", "rate(7 days)")), f"{AUDIT}.access_review.schedule", '"rate(7 days)"', "an EventBridge cron expression such as cron(0 6 ? * MON *)"),
+    ("audit-review-cron-fields", _audit(lambda a: a["access_review"].__setitem__("schedule", "cron(0 6 * * MON)")), f"{AUDIT}.access_review.schedule", '"cron(0 6 * * MON)"', "six fields"),
+    ("audit-review-cron-both-days", _audit(lambda a: a["access_review"].__setitem__("schedule", "cron(0 6 1 * MON *)")), f"{AUDIT}.access_review.schedule", '"cron(0 6 1 * MON *)"', "exactly one of day-of-month and day-of-week must be '?'"),
+    ("audit-review-cron-hour", _audit(lambda a: a["access_review"].__setitem__("schedule", "cron(0 25 ? * MON *)")), f"{AUDIT}.access_review.schedule", '"cron(0 25 ? * MON *)"', "hours field '25': 25 is outside 0-23"),
+    ("audit-review-cron-name", _audit(lambda a: a["access_review"].__setitem__("schedule", "cron(0 6 ? * MONDAY *)")), f"{AUDIT}.access_review.schedule", '"cron(0 6 ? * MONDAY *)"', "day-of-week field 'MONDAY': 'MONDAY' is not accepted here"),
+    ("audit-review-unused-days", _audit(lambda a: a["access_review"].__setitem__("max_unused_days", 0)), f"{AUDIT}.access_review.max_unused_days", "0", "a whole number of days, 1-3650"),
+    ("audit-review-key-age-type", _audit(lambda a: a["access_review"].__setitem__("max_key_age_days", "90")), f"{AUDIT}.access_review.max_key_age_days", '"90"', "a whole number of days, 1-3650"),
+    ("audit-review-missing", _audit(lambda a: a.pop("access_review")), f"{AUDIT}.access_review", "(missing)", "required: an object with max_key_age_days"),
+    ("audit-macie-frequency", _audit(lambda a: a["macie"].__setitem__("finding_publishing_frequency", "HOURLY")), f"{AUDIT}.macie.finding_publishing_frequency", '"HOURLY"', "one of FIFTEEN_MINUTES, ONE_HOUR, SIX_HOURS"),
+    ("audit-macie-schedule", _audit(lambda a: a["macie"].__setitem__("discovery_schedule", "YEARLY")), f"{AUDIT}.macie.discovery_schedule", '"YEARLY"', "one of DAILY, WEEKLY, MONTHLY"),
+    ("audit-macie-sampling", _audit(lambda a: a["macie"].__setitem__("sampling_percentage", 0)), f"{AUDIT}.macie.sampling_percentage", "0", "an integer from 1 to 100"),
+    ("audit-macie-identifiers-type", _audit(lambda a: a["macie"].__setitem__("custom_data_identifiers", {})), f"{AUDIT}.macie.custom_data_identifiers", "{}", "a list of objects"),
+    ("audit-cdi-not-object", _audit(lambda a: a["macie"].__setitem__("custom_data_identifiers", ["mrn"])), f"{AUDIT}.macie.custom_data_identifiers[0]", '"mrn"', "an object with description, keywords"),
+    ("audit-cdi-unknown-key", _cdi(lambda c: c.__setitem__("ignore_words", [])), f"{AUDIT}.macie.custom_data_identifiers[0].ignore_words", "[]", "unknown key; known: description"),
+    ("audit-cdi-name", _cdi(lambda c: c.__setitem__("name", "MRN/2")), f"{AUDIT}.macie.custom_data_identifiers[0].name", '"MRN/2"', "letters, digits, spaces"),
+    ("audit-cdi-regex-invalid", _cdi(lambda c: c.__setitem__("regex", "[0-9")), f"{AUDIT}.macie.custom_data_identifiers[0].regex", '"[0-9"', "a valid regular expression"),
+    ("audit-cdi-regex-matches-empty", _cdi(lambda c: c.__setitem__("regex", "[0-9]*")), f"{AUDIT}.macie.custom_data_identifiers[0].regex", '"[0-9]*"', "must not match the empty string"),
+    ("audit-cdi-regex-too-long", _cdi(lambda c: c.__setitem__("regex", "a" * 513)), f"{AUDIT}.macie.custom_data_identifiers[0].regex", '"' + "a" * 513 + '"', "1-512 characters"),
+    ("audit-cdi-keyword-short", _cdi(lambda c: c.__setitem__("keywords", ["id"])), f"{AUDIT}.macie.custom_data_identifiers[0].keywords", '["id"]', "each keyword 3-90 characters"),
+    ("audit-cdi-too-many-keywords", _cdi(lambda c: c.__setitem__("keywords", [f"word{i}" for i in range(51)])), f"{AUDIT}.macie.custom_data_identifiers[0].keywords", json.dumps([f"word{i}" for i in range(51)]), "at most 50 keywords"),
+    ("audit-cdi-distance", _cdi(lambda c: c.__setitem__("maximum_match_distance", 301)), f"{AUDIT}.macie.custom_data_identifiers[0].maximum_match_distance", "301", "an integer from 1 to 300"),
+    ("audit-cdi-description", _cdi(lambda c: c.__setitem__("description", "x" * 513)), f"{AUDIT}.macie.custom_data_identifiers[0].description", '"' + "x" * 513 + '"', "at most 512 characters"),
+    ("audit-cdi-duplicate-name", _audit(lambda a: a["macie"]["custom_data_identifiers"].append(dict(a["macie"]["custom_data_identifiers"][0]))), f"{AUDIT}.macie.custom_data_identifiers[1].name", '"medical-record-number"', "each name at most once"),
 ]  # fmt: skip
 
 
@@ -110,6 +159,31 @@ def test_shipped_environments_load() -> None:
     for env in (dev, prod):
         assert env.region in env.allowed_regions
         assert {"owner", "cost-center", "data-classification"} <= set(env.tag_map)
+
+
+def test_shipped_audit_config() -> None:
+    by_name = {env.name: env for env in load_config(CDK_JSON_CONTEXT).environments}
+    dev, prod = by_name["dev"].audit, by_name["prod"].audit
+    for audit in (dev, prod):
+        assert set(audit.account_services) == {
+            "config_recorder",
+            "guardduty",
+            "securityhub",
+            "macie",
+            "inspector",
+            "access_analyzer",
+        }
+        assert not audit.organization_trail and audit.organization_id is None
+        assert "aws-foundational-security-best-practices/v/1.0.0" in audit.securityhub_standards
+        assert audit.macie.custom_data_identifiers[0].name == "medical-record-number"
+    # dev tears down cleanly and samples; prod keeps detection on and records continuously.
+    assert dev.disable_on_delete and not prod.disable_on_delete
+    assert (dev.config_recording_frequency, prod.config_recording_frequency) == (
+        "DAILY",
+        "CONTINUOUS",
+    )
+    assert {"nist-800-53/v/5.0.0", "pci-dss/v/4.0.1"} <= set(prod.securityhub_standards)
+    assert prod.macie.sampling_percentage == 100
 
 
 def test_config_objects_are_frozen() -> None:

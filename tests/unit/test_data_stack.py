@@ -23,7 +23,9 @@ CONSTRUCT_IDS = {
     "model_artifacts": "ModelArtifacts",
     "audit": "Audit",
     "access_logs": "AccessLogs",
+    "config_history": "ConfigHistory",  # not a config key: AWS Config's own bucket
 }
+FAMILY = tuple(CONSTRUCT_IDS)
 
 
 def _buckets(synthesized: Synthesized, env_name: str) -> dict[str, dict[str, Any]]:
@@ -34,7 +36,7 @@ def _buckets(synthesized: Synthesized, env_name: str) -> dict[str, dict[str, Any
         path = resource["Metadata"]["aws:cdk:path"]
         name = next(n for n, cid in CONSTRUCT_IDS.items() if f"/Data/{cid}/Bucket/" in path)
         found[name] = resource
-    assert sorted(found) == sorted(BUCKETS)
+    assert sorted(found) == sorted(FAMILY)
     return found
 
 
@@ -77,7 +79,7 @@ def test_every_bucket_private_versioned_owner_enforced_retained(
 
 def test_encryption_per_bucket(synthesized: Synthesized, env_name: str) -> None:
     buckets = _buckets(synthesized, env_name)
-    for name in (*DATA_BUCKETS, "audit"):
+    for name in (*DATA_BUCKETS, "audit", "config_history"):
         (rule,) = buckets[name]["Properties"]["BucketEncryption"][
             "ServerSideEncryptionConfiguration"
         ]
@@ -85,7 +87,7 @@ def test_encryption_per_bucket(synthesized: Synthesized, env_name: str) -> None:
         default = rule["ServerSideEncryptionByDefault"]
         assert default["SSEAlgorithm"] == "aws:kms"
         key_export = dumps(default["KMSMasterKeyID"])
-        assert ("LogsKey" if name == "audit" else "DataKey") in key_export, name
+        assert ("DataKey" if name in DATA_BUCKETS else "LogsKey") in key_export, name
         assert "-keys:" in key_export  # imported from the keys stack
     (logs_rule,) = buckets["access_logs"]["Properties"]["BucketEncryption"][
         "ServerSideEncryptionConfiguration"
@@ -97,7 +99,7 @@ def test_access_logging_to_the_log_bucket(synthesized: Synthesized, env_name: st
     buckets = _buckets(synthesized, env_name)
     logs_id = _logical_id(synthesized, env_name, "access_logs")
     assert "LoggingConfiguration" not in buckets["access_logs"]["Properties"]
-    for name in (*DATA_BUCKETS, "audit"):
+    for name in (*DATA_BUCKETS, "audit", "config_history"):
         logging = buckets[name]["Properties"]["LoggingConfiguration"]
         assert logging["DestinationBucketName"] == {"Ref": logs_id}
         assert logging["LogFilePrefix"] == f"{name.replace('_', '-')}/"
@@ -111,7 +113,7 @@ def test_access_logging_to_the_log_bucket(synthesized: Synthesized, env_name: st
 def test_tls_only_with_minimum_version_on_every_bucket(
     synthesized: Synthesized, env_name: str
 ) -> None:
-    for name in BUCKETS:
+    for name in FAMILY:
         statements = _policy(synthesized, env_name, _logical_id(synthesized, env_name, name))
         denies = [s for s in statements if s["Effect"] == "Deny"]
         assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies), (
@@ -154,9 +156,30 @@ def test_data_buckets_deny_other_encryption_and_access_outside_the_endpoint(
 def test_log_buckets_are_not_bound_to_the_vpc_endpoint(
     synthesized: Synthesized, env_name: str
 ) -> None:
-    for name in ("audit", "access_logs"):
+    for name in ("audit", "access_logs", "config_history"):
         statements = _policy(synthesized, env_name, _logical_id(synthesized, env_name, name))
         assert "aws:SourceVpce" not in dumps(statements), name  # AWS services deliver logs here
+
+
+def test_config_history_bucket_has_no_lock_but_denies_deletion(
+    synthesized: Synthesized, env_name: str
+) -> None:
+    data = synthesized.env(env_name).data
+    props = _buckets(synthesized, env_name)["config_history"]["Properties"]
+    assert "ObjectLockEnabled" not in props  # AWS Config cannot deliver to an Object Lock bucket
+    assert props["LifecycleConfiguration"] == {"Rules": [_expected_rule(data.audit)]}
+    statements = {
+        s.get("Sid"): s
+        for s in _policy(
+            synthesized, env_name, _logical_id(synthesized, env_name, "config_history")
+        )
+    }
+    deny = statements["DenyDeletingConfigHistory"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
+    assert deny["Action"] == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    assert deny["Condition"] == {
+        "ArnNotLike": {"aws:PrincipalArn": list(data.admin_principal_arns)}
+    }
 
 
 def test_audit_bucket_object_lock_from_config(synthesized: Synthesized, env_name: str) -> None:

@@ -57,15 +57,23 @@ def test_key_policy_admins_cannot_use_the_key_and_logs_is_conditioned(
         if "CloudWatch Logs" in k["Properties"]["Description"]
     ]
     statements = {s["Sid"]: s for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    # The audit stacks add the service statements (tests/unit/test_audit_stack.py checks them).
     assert set(statements) == {
         "KeyAdministration",
         "AllowCloudWatchLogsOfThisAccount",
         "AllowUseThroughNamedServicesOnly",
+        "AllowCloudTrailToEncryptLogFiles",
+        "AllowCloudTrailToDescribeTheKey",
+        "AllowEventsForNamedResources",
+        "AllowSnsForNamedResources",
+        "AllowCloudwatchForNamedResources",
     }
     assert statements["AllowUseThroughNamedServicesOnly"]["Condition"] == {
         "StringEquals": {
             "kms:CallerAccount": env.account,
-            "kms:ViaService": [f"s3.{env.region}.amazonaws.com"],
+            "kms:ViaService": [
+                f"{service}.{env.region}.amazonaws.com" for service in ("s3", "sns", "sqs")
+            ],
         }
     }
     for statement in statements.values():

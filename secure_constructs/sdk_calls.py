@@ -1,0 +1,219 @@
+"""AWS API calls made at deployment, for services CloudFormation cannot configure."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from secure_constructs.compliance import acknowledge, skip_checkov
+from secure_constructs.secure_function import XRAY_ACTIONS, ignore_redundant_role_dependency
+from secure_constructs.sizing import LOG_RETENTION_DAYS
+
+# The construct ID CDK gives the AwsCustomResource provider: one function per stack.
+_PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
+
+OUTSIDE_VPC_REASON = (
+    "Runs only during deployment and must answer CloudFormation through a pre-signed URL of an "
+    "AWS-owned S3 bucket: inside the VPC that traffic meets the S3 gateway endpoint, whose policy "
+    "admits only this account's buckets, so the stack would hang; widening the data perimeter "
+    "for a deploy-time helper is the worse trade."
+)
+
+
+def _cfn(construct: Construct) -> cdk.CfnResource:
+    resource = construct.node.default_child
+    assert isinstance(resource, cdk.CfnResource)
+    return resource
+
+
+class SdkCallProvider(Construct):
+    """The stack's one ``AwsCustomResource`` provider, hardened, and the calls made through it.
+
+    CDK runs every ``AwsCustomResource`` of a stack on one singleton Lambda function; this
+    construct owns its configuration so that all calls share it:
+
+      * an execution role with no inline and no AWS-managed policy: ``baseline_policy`` (its
+        own log group, X-Ray, its own dead-letter queue through SQS) and ``calls_policy``,
+        which collects the exact statements each ``call`` declares (no ``from_sdk_calls``
+        wildcard);
+      * a log group encrypted with ``log_key``, ``log_retention_days`` (default 365), retained;
+      * reserved concurrency 2, X-Ray tracing, 256 MB, a 2-minute timeout, and a dead-letter
+        queue encrypted with ``queue_key`` (CloudFormation invokes the provider
+        asynchronously), set on the function's L1 resource since ``AwsCustomResource``
+        exposes none of them;
+      * outside the VPC, for the reason in ``OUTSIDE_VPC_REASON`` (acknowledged here);
+      * the AWS SDK bundled with the runtime (``install_latest_aws_sdk=False``: no download
+        from npm at deployment).
+
+    Create calls with ``call``. Attributes: ``role``, ``baseline_policy``, ``log_group``,
+    ``dead_letter_queue``, ``calls_policy`` (after the first call).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        log_key: kms.IKey,
+        queue_key: kms.IKey,
+        log_retention_days: int = 365,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"SdkCallProvider log_retention_days={log_retention_days}: "
+                f"allowed {LOG_RETENTION_DAYS}"
+            )
+        stack = cdk.Stack.of(self)
+        if stack.node.try_find_child(_PROVIDER_ID) is not None:
+            raise ValueError(
+                "SdkCallProvider: this stack already has an AwsCustomResource provider; "
+                "create one SdkCallProvider per stack, before any AwsCustomResource"
+            )
+        self._stack = stack
+        self._queue_key = queue_key
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", encryption_key=log_key, removal_policy=cdk.RemovalPolicy.RETAIN
+        )
+        cfn_log_group = self.log_group.node.default_child
+        assert isinstance(cfn_log_group, logs.CfnLogGroup)
+        cfn_log_group.retention_in_days = log_retention_days
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=queue_key,
+            data_key_reuse=cdk.Duration.hours(1),
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless::Serverless-SQSRedrivePolicy",
+            "This queue is itself the deploy-time provider's dead-letter queue; a redrive policy "
+            "would need another dead-letter queue behind it.",
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            description="Deploy-time AWS API calls of this stack (AwsCustomResource provider)",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        self.baseline_policy = iam.ManagedPolicy(
+            self,
+            "BaselinePolicy",
+            description="AwsCustomResource provider: own logs, tracing, own DLQ",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="WriteOwnLogGroup",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[f"{self.log_group.log_group_arn}:log-stream:*"],
+                ),
+                iam.PolicyStatement(sid="Tracing", actions=list(XRAY_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(
+                    sid="SendToOwnDeadLetterQueue",
+                    actions=["sqs:SendMessage"],
+                    resources=[self.dead_letter_queue.queue_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="EncryptForOwnDeadLetterQueue",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[queue_key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}
+                    },
+                ),
+            ],
+        )
+        log_group_id = stack.resolve(stack.get_logical_id(cfn_log_group))
+        acknowledge(
+            self.baseline_policy,
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::<{log_group_id}.Arn>:log-stream:*]",
+            "Lambda names a log stream per execution environment at run time; the wildcard "
+            "covers only the streams of the provider's own log group.",
+        )
+        acknowledge(
+            self.baseline_policy,
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
+        )
+        self.calls_policy: iam.ManagedPolicy | None = None
+        self._calls: list[cr.AwsCustomResource] = []
+
+    def call(
+        self,
+        construct_id: str,
+        *,
+        statements: list[iam.PolicyStatement],
+        on_create: cr.AwsSdkCall,
+        on_update: cr.AwsSdkCall | None = None,
+        on_delete: cr.AwsSdkCall | None = None,
+        resource_type: str = "Custom::AwsApiCall",
+    ) -> cr.AwsCustomResource:
+        """One deploy-time call (an ``AwsCustomResource``) with exactly ``statements`` granted.
+
+        The call is created in ``scope`` = this provider; it runs only after its permissions
+        exist. Acknowledge IAM5 wildcards of ``statements`` on ``calls_policy``.
+        """
+        if not statements:
+            raise ValueError(f"SdkCallProvider.call {construct_id}: statements are required")
+        if self.calls_policy is None:
+            self.calls_policy = iam.ManagedPolicy(
+                self,
+                "CallsPolicy",
+                description="AwsCustomResource provider: the API calls this stack makes",
+                roles=[self.role],
+                statements=statements,
+            )
+        else:
+            self.calls_policy.add_statements(*statements)
+        resource = cr.AwsCustomResource(
+            self,
+            construct_id,
+            resource_type=resource_type,
+            role=self.role,
+            install_latest_aws_sdk=False,
+            log_group=self.log_group,
+            memory_size=256,
+            timeout=cdk.Duration.minutes(2),
+            on_create=on_create,
+            on_update=on_update,
+            on_delete=on_delete,
+        )
+        # The policy resources themselves: their constructs also stand for the role.
+        resource.node.add_dependency(_cfn(self.baseline_policy), _cfn(self.calls_policy))
+        if not self._calls:
+            self._harden_provider()
+        self._calls.append(resource)
+        return resource
+
+    def _harden_provider(self) -> None:
+        provider = self._stack.node.try_find_child(_PROVIDER_ID)
+        function = provider.node.default_child if provider else None
+        if not isinstance(function, lambda_.CfnFunction):
+            raise RuntimeError("CDK's AwsCustomResource provider was not found; revisit sdk_calls")
+        function.reserved_concurrent_executions = 2
+        function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+            target_arn=self.dead_letter_queue.queue_arn
+        )
+        function.node.add_dependency(_cfn(self.baseline_policy))
+        ignore_redundant_role_dependency(function)
+        acknowledge(
+            provider,  # type: ignore[arg-type]
+            [
+                "HIPAA.Security::HIPAA.Security-LambdaInsideVPC",
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC",
+                "PCI.DSS.321::PCI.DSS.321-LambdaInsideVPC",
+            ],
+            OUTSIDE_VPC_REASON,
+        )
+        skip_checkov(function, "CKV_AWS_117", OUTSIDE_VPC_REASON)
