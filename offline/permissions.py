@@ -42,6 +42,7 @@ class Targets:
     """Names of deployed things the matrix calls, and a client factory for a role's session."""
 
     buckets: dict[str, str]  # family -> bucket name
+    queues: dict[str, str]  # matrix role key -> URL of that function's dead-letter queue
     keys: dict[str, str]  # "data" / "logs" -> key ARN
     log_groups: list[str]
     account: str
@@ -65,6 +66,27 @@ class Check:
 
 def _s3(t: Targets, c: dict[str, str]) -> Any:
     return t.client("s3", c)
+
+
+def _send(queue_of: str) -> Call:
+    return lambda t, c: t.client("sqs", c).send_message(
+        QueueUrl=t.queues[queue_of], MessageBody='{"matrix": "probe"}'
+    )
+
+
+def _function_rows(role: str, other: str, purpose: str) -> tuple[Check, ...]:
+    """Rows every audit function role shares: its own DLQ yes; another's, data, IAM no."""
+    return (
+        Check(role, "sqs:SendMessage to its own dead-letter queue", "allow",
+              "what it cannot process goes to its dead-letter queue", _send(role)),
+        Check(role, f"sqs:SendMessage to the {other} dead-letter queue", "deny",
+              "each function reaches only its own queue", _send(other)),
+        Check(role, "s3:GetObject raw/clinical/probe.txt", "deny",
+              f"{purpose}: it never reads data", lambda t, c: _s3(t, c).get_object(
+                  Bucket=t.buckets["raw"], Key=PROBE_KEY)),
+        Check(role, "iam:CreateUser", "deny", "no IAM changes",
+              lambda t, c: t.client("iam", c).create_user(UserName="escalation")),
+    )  # fmt: skip
 
 
 MATRIX: tuple[Check, ...] = (
@@ -151,6 +173,16 @@ MATRIX: tuple[Check, ...] = (
         "no IAM changes from a deployment-time helper",
         lambda t, c: t.client("iam", c).create_user(UserName="escalation"),
     ),
+    *_function_rows("findings-router", "access-review", "it normalises findings events"),
+    *_function_rows("access-review", "findings-router", "it reads IAM metadata, not data"),
+    Check(
+        "access-review",
+        "iam:ListRoles",
+        "allow",
+        "the review lists roles to find unused ones",
+        lambda t, c: t.client("iam", c).list_roles(MaxItems=1),
+    ),
+    *_function_rows("config-rule", "findings-router", "it inspects SageMaker job settings"),
 )
 
 
@@ -158,6 +190,16 @@ MATRIX: tuple[Check, ...] = (
 ROLE_FINDERS: dict[str, tuple[str, str]] = {
     "flow-logs": ("network", "NetworkFlowLogRole"),
     "sg-restrictor": ("network", "CustomVpcRestrictDefaultSGCustomResourceProviderRole"),
+    "findings-router": ("findings", "FindingsRouterRole"),
+    "access-review": ("findings", "AccessReviewRole"),
+    "config-rule": ("audit", "SageMakerIsolationRuleRole"),
+}
+
+# Each function role's dead-letter queue: (stack kind, logical-ID prefix).
+QUEUE_FINDERS: dict[str, tuple[str, str]] = {
+    "findings-router": ("findings", "FindingsRouterDeadLetterQueue"),
+    "access-review": ("findings", "AccessReviewDeadLetterQueue"),
+    "config-rule": ("audit", "SageMakerIsolationRuleDeadLetterQueue"),
 }
 
 
@@ -175,23 +217,29 @@ class Outcome:
         return self.actual == self.check.expect
 
 
-def role_names(reports: dict[str, StackReport]) -> dict[str, str]:
-    """Matrix role key -> deployed role name."""
+def find(
+    reports: dict[str, StackReport], finders: dict[str, tuple[str, str]], resource_type: str
+) -> dict[str, str]:
+    """Matrix key -> physical ID of the one ``resource_type`` resource each finder names."""
     found = {}
-    for key, (kind, prefix) in ROLE_FINDERS.items():
+    for key, (kind, prefix) in finders.items():
         report = reports[kind]
-        names = [
+        ids = [
             report.physical_ids[lid]
             for lid, kind_ in report.resource_types.items()
-            if kind_ == "AWS::IAM::Role" and lid.startswith(prefix) and lid in report.physical_ids
+            if kind_ == resource_type and lid.startswith(prefix) and lid in report.physical_ids
         ]
-        if len(names) != 1:
+        if len(ids) != 1:
             raise LookupError(
-                f"matrix role {key!r}: expected one {prefix}* role in {kind}, got {names}"
+                f"matrix {key!r}: expected one {prefix}* {resource_type} in {kind}, got {ids}"
             )
-        found[key] = names[0]
-    found["probe"] = PROBE_ROLE
+        found[key] = ids[0]
     return found
+
+
+def role_names(reports: dict[str, StackReport]) -> dict[str, str]:
+    """Matrix role key -> deployed role name (plus the harness's probe role)."""
+    return {**find(reports, ROLE_FINDERS, "AWS::IAM::Role"), "probe": PROBE_ROLE}
 
 
 def _create_probe(iam: Any, s3: Any, targets: Targets) -> None:

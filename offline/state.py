@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 
 from offline.deploy import StackReport
-from offline.permissions import Targets
+from offline.permissions import QUEUE_FINDERS, Targets, find
 
 # Data-stack construct IDs (a contract: see stacks/data_stack.py) -> bucket family names.
 BUCKET_IDS = {
@@ -61,6 +61,7 @@ def targets(reports: dict[str, StackReport], emulator: Emulator, account: str) -
     cfn = emulator.client("cloudformation")
     return Targets(
         buckets=bucket_names(reports["data"]),
+        queues=find(reports, QUEUE_FINDERS, "AWS::SQS::Queue"),
         keys={"data": export_value(cfn, "DataKey"), "logs": export_value(cfn, "LogsKey")},
         log_groups=reports["network"].ids_of_type("AWS::Logs::LogGroup"),
         account=account,
