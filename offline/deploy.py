@@ -47,6 +47,13 @@ MOTO_SHIMS: dict[str, str] = {
         "moto 5.2 reads a CloudFormation log group's key as 'kmsKeyId' and ignores 'KmsKeyId'; "
         "the harness passes the same value under both names."
     ),
+    "Referenced unsupported resource": (
+        "moto 5.2 skips a resource type it cannot emulate (e.g. AWS::SageMaker::Domain, "
+        "AWS::Bedrock::Guardrail) with a warning, but then fails the whole stack when another "
+        "resource reads its Ref or Fn::GetAtt ('references undefined resource'). The harness "
+        "stands such resources in like Custom:: resources (counted under stood_in): references "
+        "become placeholders, ARN-shaped for attributes named *Arn so IAM policies stay valid."
+    ),
 }
 
 
@@ -130,11 +137,17 @@ def prepare_template(template: dict[str, Any]) -> tuple[dict[str, Any], Counter[
     """A copy of ``template`` the emulator can create, what was stood in, and the shims applied."""
     prepared = copy.deepcopy(template)
     resources: dict[str, Any] = prepared.get("Resources", {})
-    stood_in = Counter(r["Type"] for r in resources.values() if _is_custom(r["Type"]))
     removed = {lid for lid, r in resources.items() if _is_custom(r["Type"])}
-    for lid in removed:
+    referenced = _referenced_ids(prepared)
+    unsupported = {
+        lid
+        for lid, r in resources.items()
+        if lid not in removed and lid in referenced and not _moto_creates(r["Type"])
+    }
+    stood_in = Counter(resources[lid]["Type"] for lid in removed | unsupported)
+    for lid in removed | unsupported:
         del resources[lid]
-    shims: list[str] = []
+    shims: list[str] = ["Referenced unsupported resource"] if unsupported else []
     for resource in resources.values():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::KMS::Key" and "Tags" in props:
@@ -144,9 +157,32 @@ def prepare_template(template: dict[str, Any]) -> tuple[dict[str, Any], Counter[
             props["kmsKeyId"] = props["KmsKeyId"]
             shims.append("AWS::Logs::LogGroup KmsKeyId")
     shims = sorted(set(shims))
-    if removed:
-        prepared = _replace_references(prepared, removed)
+    if removed or unsupported:
+        prepared = _replace_references(prepared, removed | unsupported, arn_like=unsupported)
     return prepared, stood_in, shims
+
+
+def _moto_creates(resource_type: str) -> bool:
+    """Whether moto's CloudFormation has a model for ``resource_type``."""
+    from moto.cloudformation.parsing import NULL_MODELS, get_model_map
+
+    return resource_type in get_model_map() or resource_type in NULL_MODELS
+
+
+def _referenced_ids(node: Any) -> set[str]:
+    """Logical IDs named by a Ref or Fn::GetAtt anywhere in ``node``."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and isinstance(node["Ref"], str):
+            found.add(node["Ref"])
+        if set(node) == {"Fn::GetAtt"}:
+            found.add(node["Fn::GetAtt"][0])
+        for value in node.values():
+            found |= _referenced_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _referenced_ids(item)
+    return found
 
 
 def _is_custom(resource_type: str) -> bool:
@@ -156,14 +192,22 @@ def _is_custom(resource_type: str) -> bool:
     )
 
 
-def _replace_references(node: Any, removed: set[str]) -> Any:
-    """Replace Ref/GetAtt to stood-in resources with placeholders; drop them from DependsOn."""
+def _replace_references(
+    node: Any, removed: set[str], arn_like: frozenset[str] | set[str] = frozenset()
+) -> Any:
+    """Replace Ref/GetAtt to stood-in resources with placeholders; drop them from DependsOn.
+
+    For resources in ``arn_like``, attributes named ``*Arn`` become ARN-shaped placeholders.
+    """
     if isinstance(node, dict):
         if set(node) == {"Ref"} and node["Ref"] in removed:
             return f"stood-in:{node['Ref']}"
         if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"][0] in removed:
-            return f"stood-in:{node['Fn::GetAtt'][0]}.{node['Fn::GetAtt'][1]}"
-        result = {k: _replace_references(v, removed) for k, v in node.items()}
+            logical_id, attribute = node["Fn::GetAtt"][0], node["Fn::GetAtt"][1]
+            if logical_id in arn_like and str(attribute).endswith("Arn"):
+                return f"arn:aws:stood-in:::{logical_id}/{attribute}"
+            return f"stood-in:{logical_id}.{attribute}"
+        result = {k: _replace_references(v, removed, arn_like) for k, v in node.items()}
         if "DependsOn" in result:
             depends = result["DependsOn"]
             depends = [depends] if isinstance(depends, str) else depends
@@ -174,7 +218,7 @@ def _replace_references(node: Any, removed: set[str]) -> Any:
                 del result["DependsOn"]
         return result
     if isinstance(node, list):
-        return [_replace_references(item, removed) for item in node]
+        return [_replace_references(item, removed, arn_like) for item in node]
     return node
 
 

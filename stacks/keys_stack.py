@@ -14,8 +14,15 @@ class KeysStack(PlatformStack):
     """KMS keys, retained on stack deletion.
 
     ``data_key`` encrypts the data buckets (raw, curated, model artifacts); IAM policies may grant
-    its use only through S3 and SageMaker. ``logs_key`` encrypts CloudWatch Logs log groups and
-    the audit bucket (readable through S3 only). The keys sit in their own stack so that the
+    its use only through S3 and SageMaker, and, for the ML/GenAI workloads, through EFS (the
+    Studio domain's home volume is an EFS file system SageMaker creates with this key), SQS
+    (dead-letter queues hold failed events, which name clinical objects) and Lambda (function
+    environment variables). Grants only for AWS resources, through SageMaker and EFS (volumes
+    they attach). Bedrock and Comprehend Medical never use it: DetectPHI is synchronous and
+    stores nothing; Bedrock writes invocation logs to the audit bucket (logs key).
+
+    ``logs_key`` encrypts CloudWatch Logs log groups and the audit bucket (readable through S3
+    only). The keys sit in their own stack so that the
     network and data stacks can both use them without a dependency cycle (data bucket policies
     reference the network's S3 endpoint).
     """
@@ -39,5 +46,6 @@ class KeysStack(PlatformStack):
             alias=f"alias/{project}/{env_name}/data",
             description=f"{project} {env_name}: workload data (S3, SageMaker)",
         )
-        self.data.allow_use_via_services(["s3", "sagemaker"])
+        self.data.allow_use_via_services(["s3", "sagemaker", "elasticfilesystem", "sqs", "lambda"])
+        self.data.allow_grants_for_aws_resources(["sagemaker", "elasticfilesystem"])
         self.data_key = self.data.key

@@ -7,7 +7,9 @@ from constructs import Construct
 
 from platform_config import EnvironmentConfig, PlatformConfig
 from stacks.data_stack import DataStack
+from stacks.genai_stack import GenAiStack
 from stacks.keys_stack import KeysStack
+from stacks.ml_stack import MlStack
 from stacks.network_stack import NetworkStack
 
 
@@ -44,13 +46,35 @@ class PlatformStage(cdk.Stage):
             s3_endpoint_id=self.network.network.s3_endpoint.vpc_endpoint_id,
             **common,
         )
+        self.ml = MlStack(
+            self,
+            "Ml",
+            description=f"{project} {environment.name}: SageMaker Studio, roles, governance",
+            network=self.network.network,
+            data_key=self.keys.data_key,
+            curated=self.data.curated,
+            model_artifacts=self.data.model_artifacts,
+            **common,
+        )
+        self.genai = GenAiStack(
+            self,
+            "GenAi",
+            description=f"{project} {environment.name}: Bedrock guardrail and logging, PHI",
+            network=self.network.network,
+            data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
+            raw=self.data.raw,
+            curated=self.data.curated,
+            audit=self.data.audit,
+            **common,
+        )
         for key, value in (("project", project), *environment.tags):
             cdk.Tags.of(self).add(key, value)
 
     @property
     def platform_stacks(self) -> list[cdk.Stack]:
         """The stacks of this stage, in deployment order."""
-        return [self.keys, self.network, self.data]
+        return [self.keys, self.network, self.data, self.ml, self.genai]
 
 
 def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:
