@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from platform_config.loader import _MISSING, ConfigError, _get, _no_unknown, _str_list
+from platform_config.loader import ConfigError, _get, _no_unknown, _str_list
 from secure_constructs.bedrock_rules import (
     CONTENT_FILTER_TYPES,
     ContentFilter,
@@ -319,9 +319,8 @@ def parse_ml(
 def _monitoring(
     raw: Mapping[str, Any], key: str, region: str, instance_types: Sequence[str]
 ) -> MonitoringConfig | None:
-    if "monitoring" not in raw:
-        raise ConfigError(key, _MISSING, "required: null, or an object with endpoint_name, ...")
-    monitoring = raw["monitoring"]
+    # Absent and null both mean "no monitoring" (the CDK CLI drops null context values).
+    monitoring = raw.get("monitoring")
     if monitoring is None:
         return None
     if not isinstance(monitoring, dict):
@@ -550,9 +549,6 @@ def _guardrail(raw: Mapping[str, Any], key: str) -> GuardrailSpec:
         guard, "contextual_grounding", grounding_key, dict, "an object with two thresholds"
     )
     _no_unknown(grounding, grounding_key, {"grounding_threshold", "relevance_threshold"})
-    for name in ("grounding_threshold", "relevance_threshold"):
-        if name not in grounding:
-            raise ConfigError(f"{grounding_key}.{name}", _MISSING, "required: a number or null")
 
     spec = GuardrailSpec(
         blocked_input_message=_text(guard, "blocked_input_message", key),
@@ -564,8 +560,9 @@ def _guardrail(raw: Mapping[str, Any], key: str) -> GuardrailSpec:
         regexes=tuple(regexes),
         words=tuple(_str_list(guard, "words", key, min_items=0)),
         profanity_filter=_bool(guard, "profanity_filter", key),
-        grounding_threshold=grounding["grounding_threshold"],
-        relevance_threshold=grounding["relevance_threshold"],
+        # absent or null: that check is off (the CDK CLI drops null context values)
+        grounding_threshold=grounding.get("grounding_threshold"),
+        relevance_threshold=grounding.get("relevance_threshold"),
     )
     problem = guardrail_problem(spec)
     if problem:

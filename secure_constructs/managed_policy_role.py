@@ -47,7 +47,7 @@ class ManagedPolicyRole(iam.Role):
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
         """Add ``statement`` to the current managed policy, opening a new one when full."""
-        size = _estimate(cdk.Stack.of(self), statement)
+        size = _estimate(statement)
         if not self.managed_policies or self._sizes[-1] + size > POLICY_BUDGET_CHARS:
             self.managed_policies.append(
                 iam.ManagedPolicy(
@@ -66,12 +66,19 @@ class ManagedPolicyRole(iam.Role):
         )
 
 
-def _estimate(stack: cdk.Stack, statement: iam.PolicyStatement) -> int:
-    try:
-        rendered = stack.resolve(statement.to_statement_json())
-    except Exception:  # a reference that only resolves later: use the unresolved form
-        rendered = statement.to_statement_json()
-    return len(json.dumps(rendered, default=str, separators=(",", ":")))
+_TOKEN = re.compile(r"[$#]\{Token\[[^\]]*\]\}")
+TOKEN_ESTIMATE = "x" * 100
+"""What an unresolved reference counts for: resolved ARNs and IDs are rarely longer."""
+
+
+def _estimate(statement: iam.PolicyStatement) -> int:
+    """Size of ``statement`` with every token counted as ``TOKEN_ESTIMATE``.
+
+    Deterministic (token numbers differ between apps, resolved forms between phases), so a
+    role's statements land in the same managed policies on every synthesis.
+    """
+    rendered = json.dumps(statement.to_statement_json(), default=str, separators=(",", ":"))
+    return len(_TOKEN.sub(TOKEN_ESTIMATE, rendered))
 
 
 # --------------------------------------------------------------------------- wildcard evidence
@@ -129,7 +136,10 @@ class _WildcardEvidence:
             for finding in wildcard_findings(document):
                 for pattern, reason in self._rules:
                     if pattern.fullmatch(finding):
-                        acknowledge(node, f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason)
+                        # on the policy construct (the resource's parent), like every other
+                        # acknowledgement: it covers the resource below it
+                        owner = node.node.scope or node
+                        acknowledge(owner, f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason)
                         break
         return []
 

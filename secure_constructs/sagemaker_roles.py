@@ -21,9 +21,10 @@ inference           run models, batch transform and monitoring: read ``models/``
 
 All four: the data key only through S3 and SageMaker (``kms:ViaService``; grants only for AWS
 resources), image pulls only from this account's repositories under ``<ecr_prefix>``, and logs
-only in SageMaker's own log groups. Persona roles may pass only the two job roles, only to
-SageMaker. Job creation is conditioned by ``sagemaker_rules`` (VPC, network isolation,
-inter-container encryption, volume and output keys, instance types).
+only in SageMaker's own log groups (streams only: the ML stack creates the groups, encrypted).
+Persona roles may pass only the two job roles, only to SageMaker. Job creation is conditioned
+by ``sagemaker_rules`` (VPC, network isolation, inter-container encryption, volume and output
+keys, instance types).
 """
 
 from __future__ import annotations
@@ -285,7 +286,6 @@ class SageMakerRoles(Construct):
             iam.PolicyStatement(
                 sid="WriteJobLogs",
                 actions=[
-                    "logs:CreateLogGroup",
                     "logs:CreateLogStream",
                     "logs:DescribeLogStreams",
                     "logs:PutLogEvents",
@@ -386,7 +386,7 @@ class SageMakerRoles(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteStudioLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[f"{self._logs_arn}/aws/sagemaker/studio:*"],
             )
         )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from secure_constructs.data_quality_monitor import DataQualityMonitor
@@ -20,6 +22,9 @@ from secure_constructs.secure_bucket import SecureBucket
 from secure_constructs.secure_vpc import SecureVpc
 from secure_constructs.studio_domain import SecureStudioDomain, endpoint_only_security_group
 from stacks.base import PlatformStack
+
+SAGEMAKER_LOG_GROUPS = ("TrainingJobs", "ProcessingJobs", "TransformJobs", "Endpoints", "studio")
+"""``/aws/sagemaker/<name>``: where SageMaker writes jobs', endpoints' and Studio apps' logs."""
 
 
 class MlStack(PlatformStack):
@@ -34,9 +39,14 @@ class MlStack(PlatformStack):
     * ``Studio``: the domain (VPC-only, private subnets, data key) and the configured user
       profiles, each with its persona's role;
     * ``Governance``: model package group and model card (from ``ml.model_card_file``);
-    * ``DataQuality``: only when ``ml.monitoring`` names an endpoint.
+    * ``DataQuality``: only when ``ml.monitoring`` names an endpoint;
+    * ``LogGroups``: SageMaker's own log groups (``SAGEMAKER_LOG_GROUPS``), created here
+      encrypted with the logs key and kept ``ml.log_retention_days`` (retained), instead of
+      being created by SageMaker on first use unencrypted and never expiring. They must not
+      exist yet in the account and region (import them first if they do).
 
-    Attributes: ``roles``, ``studio``, ``governance``, ``job_security_group``, ``monitor``.
+    Attributes: ``roles``, ``studio``, ``governance``, ``job_security_group``, ``monitor``,
+    ``log_groups``.
     """
 
     def __init__(
@@ -46,6 +56,7 @@ class MlStack(PlatformStack):
         *,
         network: SecureVpc,
         data_key: kms.IKey,
+        logs_key: kms.IKey,
         curated: SecureBucket,
         model_artifacts: SecureBucket,
         **kwargs: Any,
@@ -57,6 +68,20 @@ class MlStack(PlatformStack):
         prefix = f"{project}-{env.name}"
         vpc = network.vpc
         private_subnets = vpc.private_subnets
+
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for name in SAGEMAKER_LOG_GROUPS:
+            group = logs.LogGroup(
+                self,
+                f"LogGroup{name[0].upper()}{name[1:]}",
+                log_group_name=f"/aws/sagemaker/{name}",
+                encryption_key=logs_key,
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+            cfn_group = group.node.default_child
+            assert isinstance(cfn_group, logs.CfnLogGroup)
+            cfn_group.retention_in_days = ml.log_retention_days
+            self.log_groups[name] = group
 
         self.job_security_group = endpoint_only_security_group(
             self,

@@ -52,6 +52,7 @@ class PlatformStage(cdk.Stage):
             description=f"{project} {environment.name}: SageMaker Studio, roles, governance",
             network=self.network.network,
             data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
             curated=self.data.curated,
             model_artifacts=self.data.model_artifacts,
             **common,

@@ -165,7 +165,6 @@ BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
     ("ml-model-card-content", _ml(lambda m: m.__setitem__("model_card_file", str(_BAD_CARD))), f"{DEV}.ml.model_card_file", json.dumps(str(_BAD_CARD)), 'intended_use.risk_rating = "Severe": one of High, Medium, Low, Unknown'),
     ("ml-model-card-file-type", _ml(lambda m: m.__setitem__("model_card_file", 7)), f"{DEV}.ml.model_card_file", "7", "a string"),
     ("ml-model-card-status", _ml(lambda m: m.__setitem__("model_card_status", "Published")), f"{DEV}.ml.model_card_status", '"Published"', "one of Draft, PendingReview, Approved, Archived"),
-    ("ml-monitoring-missing", _ml(lambda m: m.pop("monitoring")), f"{DEV}.ml.monitoring", "(missing)", "required: null, or an object"),
     ("ml-monitoring-not-object", _ml(lambda m: m.__setitem__("monitoring", "hourly")), f"{DEV}.ml.monitoring", '"hourly"', "null, or an object"),
     ("ml-monitoring-unknown-key", _monitoring(lambda mon: mon.__setitem__("baseline", "s3://x")), f"{DEV}.ml.monitoring.baseline", '"s3://x"', "unknown key"),
     ("ml-monitoring-endpoint", _monitoring(lambda mon: mon.__setitem__("endpoint_name", "triage endpoint")), f"{DEV}.ml.monitoring.endpoint_name", '"triage endpoint"', "a SageMaker endpoint name"),
@@ -226,7 +225,6 @@ BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
     ("guardrail-grounding-high", _guard(lambda g: g["contextual_grounding"].__setitem__("grounding_threshold", 1.0)), f"{GUARD}.contextual_grounding.grounding_threshold", "1.0", "a number from 0 to 0.99, or null"),
     ("guardrail-relevance-negative", _guard(lambda g: g["contextual_grounding"].__setitem__("relevance_threshold", -0.1)), f"{GUARD}.contextual_grounding.relevance_threshold", "-0.1", "a number from 0 to 0.99, or null"),
     ("guardrail-grounding-type", _guard(lambda g: g["contextual_grounding"].__setitem__("grounding_threshold", "high")), f"{GUARD}.contextual_grounding.grounding_threshold", '"high"', "a number from 0 to 0.99, or null"),
-    ("guardrail-grounding-missing", _guard(lambda g: g["contextual_grounding"].pop("relevance_threshold")), f"{GUARD}.contextual_grounding.relevance_threshold", "(missing)", "required: a number or null"),
     ("guardrail-profanity-type", _guard(lambda g: g.__setitem__("profanity_filter", "on")), f"{GUARD}.profanity_filter", '"on"', "true or false"),
 ]  # fmt: skip
 
@@ -244,6 +242,18 @@ def test_shipped_environments_load() -> None:
     for env in (dev, prod):
         assert env.region in env.allowed_regions
         assert {"owner", "cost-center", "data-classification"} <= set(env.tag_map)
+
+
+def test_optional_ml_genai_settings_may_be_absent() -> None:
+    # The CDK CLI drops null context values: absent must mean the same as null.
+    platform = raw_platform()
+    dev = platform["environments"]["dev"]
+    dev["ml"].pop("monitoring")
+    dev["genai"]["guardrail"]["contextual_grounding"] = {"grounding_threshold": 0.5}
+    env = load_config({CONTEXT_KEY: platform}, selected="dev").environments[0]
+    assert env.ml.monitoring is None
+    assert env.genai.guardrail.grounding_threshold == 0.5
+    assert env.genai.guardrail.relevance_threshold is None
 
 
 def test_config_objects_are_frozen() -> None:

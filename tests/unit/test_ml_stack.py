@@ -479,3 +479,20 @@ def test_data_quality_monitoring_when_an_endpoint_is_configured(tmp_path: Any) -
     report = f"{artifacts}/monitoring/clinical-note-triage/2026/report.json"
     assert allowed(statements, Request("s3:PutObject", report))
     assert decide(statements, Request("s3:PutObject", f"{artifacts}/models/m")) == "ImplicitDeny"
+
+
+def test_sagemaker_log_groups_are_ours_encrypted_and_kept(ml: Ml) -> None:
+    groups = {
+        g["Properties"]["LogGroupName"]: g
+        for g in resources_of(ml.raw, "AWS::Logs::LogGroup").values()
+    }
+    assert set(groups) == {
+        f"/aws/sagemaker/{n}"
+        for n in ("TrainingJobs", "ProcessingJobs", "TransformJobs", "Endpoints", "studio")
+    }
+    for group in groups.values():
+        assert "LogsKey" in dumps(group["Properties"]["KmsKeyId"])
+        assert group["Properties"]["RetentionInDays"] == ml.env.ml.log_retention_days
+        assert group["DeletionPolicy"] == "Retain"
+    for role in ("DataScientistRole", "MlopsEngineerRole", "TrainingJobRole", "InferenceRole"):
+        assert "logs:CreateLogGroup" not in json.dumps(ml.statements(role)), role
