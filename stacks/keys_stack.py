@@ -18,7 +18,8 @@ class KeysStack(PlatformStack):
     Studio domain's home volume is an EFS file system SageMaker creates with this key), SQS
     (dead-letter queues hold failed events, which name clinical objects) and Lambda (function
     environment variables). Grants only for AWS resources, through SageMaker and EFS (volumes
-    they attach). Bedrock and Comprehend Medical never use it: DetectPHI is synchronous and
+    they attach) and Lambda (it grants the function's role the use of the key for its encrypted
+    environment). Bedrock and Comprehend Medical never use it: DetectPHI is synchronous and
     stores nothing; Bedrock writes invocation logs to the audit bucket (logs key).
 
     ``logs_key`` encrypts CloudWatch Logs log groups and the audit bucket (readable through S3
@@ -47,5 +48,5 @@ class KeysStack(PlatformStack):
             description=f"{project} {env_name}: workload data (S3, SageMaker)",
         )
         self.data.allow_use_via_services(["s3", "sagemaker", "elasticfilesystem", "sqs", "lambda"])
-        self.data.allow_grants_for_aws_resources(["sagemaker", "elasticfilesystem"])
+        self.data.allow_grants_for_aws_resources(["sagemaker", "elasticfilesystem", "lambda"])
         self.data_key = self.data.key

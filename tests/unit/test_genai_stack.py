@@ -450,6 +450,8 @@ def test_data_key_admits_eventbridge_for_the_phi_rule_only(genai: GenAi) -> None
     ]
     grants = statements["AllowGrantsForAwsResourcesOnly"]
     assert grants["Action"] == "kms:CreateGrant"
+    granting = grants["Condition"]["StringEquals"]["kms:ViaService"]
+    assert sorted(v.split(".")[0] for v in granting) == ["elasticfilesystem", "lambda", "sagemaker"]
     assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
 
 
