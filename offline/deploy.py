@@ -53,6 +53,13 @@ MOTO_SHIMS: dict[str, str] = {
         "moto 5.2 reads a CloudFormation log group's key as 'kmsKeyId' and ignores 'KmsKeyId'; "
         "the harness passes the same value under both names."
     ),
+    "Referenced unsupported resource": (
+        "moto 5.2 skips a resource type it cannot emulate (e.g. AWS::SageMaker::Domain, "
+        "AWS::Bedrock::Guardrail) with a warning, but then fails the whole stack when another "
+        "resource reads its Ref or Fn::GetAtt ('references undefined resource'). The harness "
+        "stands such resources in like Custom:: resources (counted under stood_in): references "
+        "become placeholders, ARN-shaped for attributes named *Arn so IAM policies stay valid."
+    ),
 }
 
 
@@ -136,11 +143,17 @@ def prepare_template(template: dict[str, Any]) -> tuple[dict[str, Any], Counter[
     """A copy of ``template`` the emulator can create, what was stood in, and the shims applied."""
     prepared = copy.deepcopy(template)
     resources: dict[str, Any] = prepared.get("Resources", {})
-    stood_in = Counter(r["Type"] for r in resources.values() if _is_custom(r["Type"]))
     removed = {lid for lid, r in resources.items() if _is_custom(r["Type"])}
-    for lid in removed:
+    referenced = _referenced_ids(prepared)
+    unsupported = {
+        lid
+        for lid, r in resources.items()
+        if lid not in removed and lid in referenced and not _moto_creates(r["Type"])
+    }
+    stood_in = Counter(resources[lid]["Type"] for lid in removed | unsupported)
+    for lid in removed | unsupported:
         del resources[lid]
-    shims: list[str] = []
+    shims: list[str] = ["Referenced unsupported resource"] if unsupported else []
     for logical_id, resource in list(resources.items()):
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Role" and props.get("Policies"):
@@ -161,10 +174,13 @@ def prepare_template(template: dict[str, Any]) -> tuple[dict[str, Any], Counter[
             props["kmsKeyId"] = props["KmsKeyId"]
             shims.append("AWS::Logs::LogGroup KmsKeyId")
     shims = sorted(set(shims))
-    if removed:
-        prepared = _replace_references(prepared, removed)
+    if removed or unsupported:
+        prepared = _replace_references(prepared, removed | unsupported, arn_like=unsupported)
     return prepared, stood_in, shims
 
+
+# Types moto applies although it records no physical ID for them (see OfflineDeployment.deploy).
+APPLIED_WITHOUT_PHYSICAL_ID = frozenset({"AWS::Lambda::Permission"})
 
 PSEUDO_PARAMETERS = frozenset(
     {
@@ -215,6 +231,29 @@ def check_references(template: dict[str, Any], stack_name: str) -> None:
                 )
 
 
+def _moto_creates(resource_type: str) -> bool:
+    """Whether moto's CloudFormation has a model for ``resource_type``."""
+    from moto.cloudformation.parsing import NULL_MODELS, get_model_map
+
+    return resource_type in get_model_map() or resource_type in NULL_MODELS
+
+
+def _referenced_ids(node: Any) -> set[str]:
+    """Logical IDs named by a Ref or Fn::GetAtt anywhere in ``node``."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and isinstance(node["Ref"], str):
+            found.add(node["Ref"])
+        if set(node) == {"Fn::GetAtt"}:
+            found.add(node["Fn::GetAtt"][0])
+        for value in node.values():
+            found |= _referenced_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _referenced_ids(item)
+    return found
+
+
 def _is_custom(resource_type: str) -> bool:
     return (
         resource_type.startswith("Custom::")
@@ -222,14 +261,22 @@ def _is_custom(resource_type: str) -> bool:
     )
 
 
-def _replace_references(node: Any, removed: set[str]) -> Any:
-    """Replace Ref/GetAtt to stood-in resources with placeholders; drop them from DependsOn."""
+def _replace_references(
+    node: Any, removed: set[str], arn_like: frozenset[str] | set[str] = frozenset()
+) -> Any:
+    """Replace Ref/GetAtt to stood-in resources with placeholders; drop them from DependsOn.
+
+    For resources in ``arn_like``, attributes named ``*Arn`` become ARN-shaped placeholders.
+    """
     if isinstance(node, dict):
         if set(node) == {"Ref"} and node["Ref"] in removed:
             return f"stood-in:{node['Ref']}"
         if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"][0] in removed:
-            return f"stood-in:{node['Fn::GetAtt'][0]}.{node['Fn::GetAtt'][1]}"
-        result = {k: _replace_references(v, removed) for k, v in node.items()}
+            logical_id, attribute = node["Fn::GetAtt"][0], node["Fn::GetAtt"][1]
+            if logical_id in arn_like and str(attribute).endswith("Arn"):
+                return f"arn:aws:stood-in:::{logical_id}/{attribute}"
+            return f"stood-in:{logical_id}.{attribute}"
+        result = {k: _replace_references(v, removed, arn_like) for k, v in node.items()}
         if "DependsOn" in result:
             depends = result["DependsOn"]
             depends = [depends] if isinstance(depends, str) else depends
@@ -240,7 +287,7 @@ def _replace_references(node: Any, removed: set[str]) -> Any:
                 del result["DependsOn"]
         return result
     if isinstance(node, list):
-        return [_replace_references(item, removed) for item in node]
+        return [_replace_references(item, removed, arn_like) for item in node]
     return node
 
 
@@ -330,13 +377,16 @@ class OfflineDeployment:
             for r in described_resources
             if r.get("PhysicalResourceId") and r.get("ResourceStatus") == "CREATE_COMPLETE"
         }
-        # moto models a few types without a physical ID (AWS::Lambda::Permission: the statement
-        # is added to the function's policy); they are created, not skipped. Types moto cannot
-        # model come back without a logical ID at all.
-        modelled = {
+        # moto records a few types without a physical ID yet really applies them
+        # (AWS::Lambda::Permission: the statement lands in the function's policy); they count as
+        # created. Others it reports complete without applying (e.g. a security group's
+        # self-referencing ingress rule): those stay skipped.
+        modelled = set(report.physical_ids) | {
             r["LogicalResourceId"]
             for r in described_resources
-            if r.get("LogicalResourceId") and r.get("ResourceStatus") == "CREATE_COMPLETE"
+            if r.get("LogicalResourceId")
+            and r.get("ResourceStatus") == "CREATE_COMPLETE"
+            and r.get("ResourceType") in APPLIED_WITHOUT_PHYSICAL_ID
         }
         resources = prepared.get("Resources", {})
         report.resource_types = {lid: r["Type"] for lid, r in resources.items()}

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platform_config.catalogue import (
     ENDPOINT_SERVICES,
@@ -40,6 +40,9 @@ from secure_constructs.s3_rules import (
     object_lock_problem,
 )
 from secure_constructs.sizing import DEFAULT_SUBNET_PLAN, LOG_RETENTION_DAYS
+
+if TYPE_CHECKING:
+    from platform_config.workloads import GenAiConfig, MlConfig
 
 CONTEXT_KEY = "ml-platform"
 """The cdk.json context key holding the platform's configuration."""
@@ -163,6 +166,9 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     data: DataConfig
     audit: AuditConfig
+    s3_prefix_list_id: str
+    ml: MlConfig
+    genai: GenAiConfig
 
     @property
     def tag_map(self) -> dict[str, str]:
@@ -194,6 +200,9 @@ _ENV_KEYS = frozenset(
         "tags",
         "data",
         "audit",
+        "s3_prefix_list_id",
+        "ml",
+        "genai",
     }
 )
 _LIFECYCLE_KEYS = frozenset(
@@ -341,7 +350,22 @@ def _environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
         tags=_tags(raw, f"{key}.tags"),
         data=_data(raw, f"{key}.data", account),
         audit=_audit(raw, f"{key}.audit"),
+        **_workloads(raw, key, account=account, region=region, endpoints=endpoints),
     )
+
+
+def _workloads(
+    raw: Mapping[str, Any], key: str, *, account: str, region: str, endpoints: list[str]
+) -> dict[str, Any]:
+    """The SageMaker and Bedrock/PHI sections (``platform_config.workloads``)."""
+    # Imported here: workloads reuses this module's validation helpers.
+    from platform_config.workloads import parse_genai, parse_ml, parse_s3_prefix_list
+
+    return {
+        "s3_prefix_list_id": parse_s3_prefix_list(raw, key),
+        "ml": parse_ml(raw, key, region=region, endpoints=endpoints),
+        "genai": parse_genai(raw, key, account=account, region=region, endpoints=endpoints),
+    }
 
 
 def _data(raw: Mapping[str, Any], key: str, account: str) -> DataConfig:

@@ -129,6 +129,33 @@ class EncryptionKey(Construct):
             )
         )
 
+    def allow_grants_for_aws_resources(self, services: Sequence[str]) -> None:
+        """Let IAM policies of this account grant ``kms:CreateGrant``, for AWS resources only.
+
+        Services that encrypt volumes they attach (SageMaker's ML storage volumes, EFS file
+        systems) create grants on the caller's behalf. The statement requires
+        ``kms:GrantIsForAWSResource`` (a grant made by an AWS service integrated with KMS) and
+        ``kms:ViaService`` in ``services``: nobody can hand out the key's use directly.
+        """
+        if not services:
+            raise ValueError("allow_grants_for_aws_resources needs at least one service")
+        stack = self._stack
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowGrantsForAwsResourcesOnly",
+                principals=[iam.AccountRootPrincipal()],
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "kms:CallerAccount": stack.account,
+                        "kms:ViaService": [f"{s}.{stack.region}.amazonaws.com" for s in services],
+                    },
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
+            )
+        )
+
     def allow_cloudwatch_logs(self) -> None:
         """Let CloudWatch Logs in this stack's region use the key for this account's log groups.
 

@@ -14,13 +14,21 @@ class KeysStack(PlatformStack):
     """KMS keys, retained on stack deletion.
 
     ``data_key`` encrypts the data buckets (raw, curated, model artifacts); IAM policies may grant
-    its use only through S3 and SageMaker. ``logs_key`` encrypts CloudWatch Logs log groups, the
-    audit and Config history buckets (readable through S3 only) and the audit stacks' security
-    telemetry: the alerts SNS topic and the dead-letter queues (IAM policies may grant its use
-    only through S3, SNS and SQS; the audit stacks add the statements CloudTrail, EventBridge,
-    SNS and CloudWatch need, each bound to named resources). The keys sit in their own stack so
-    that the network and data stacks can both use them without a dependency cycle (data bucket
-    policies reference the network's S3 endpoint).
+    its use only through S3 and SageMaker, and, for the ML/GenAI workloads, through EFS (the
+    Studio domain's home volume is an EFS file system SageMaker creates with this key), SQS
+    (dead-letter queues hold failed events, which name clinical objects) and Lambda (function
+    environment variables). Grants only for AWS resources, through SageMaker and EFS (volumes
+    they attach) and Lambda (it grants the function's role the use of the key for its encrypted
+    environment). Bedrock and Comprehend Medical never use it: DetectPHI is synchronous and
+    stores nothing; Bedrock writes invocation logs to the audit bucket (logs key).
+
+    ``logs_key`` encrypts CloudWatch Logs log groups, the audit and Config history buckets
+    (readable through S3 only) and the audit stacks' security telemetry: the alerts SNS topic and
+    the dead-letter queues (IAM policies may grant its use only through S3, SNS and SQS; the audit
+    stacks add the statements CloudTrail, EventBridge, SNS and CloudWatch need, each bound to
+    named resources). The keys sit in their own stack so that the network and data stacks can
+    both use them without a dependency cycle (data bucket policies reference the network's S3
+    endpoint).
     """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
@@ -42,5 +50,6 @@ class KeysStack(PlatformStack):
             alias=f"alias/{project}/{env_name}/data",
             description=f"{project} {env_name}: workload data (S3, SageMaker)",
         )
-        self.data.allow_use_via_services(["s3", "sagemaker"])
+        self.data.allow_use_via_services(["s3", "sagemaker", "elasticfilesystem", "sqs", "lambda"])
+        self.data.allow_grants_for_aws_resources(["sagemaker", "elasticfilesystem", "lambda"])
         self.data_key = self.data.key

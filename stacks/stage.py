@@ -9,7 +9,9 @@ from platform_config import EnvironmentConfig, PlatformConfig
 from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
 from stacks.findings_stack import FindingsStack
+from stacks.genai_stack import GenAiStack
 from stacks.keys_stack import KeysStack
+from stacks.ml_stack import MlStack
 from stacks.network_stack import NetworkStack
 
 
@@ -68,13 +70,36 @@ class PlatformStage(cdk.Stage):
             alerts_topic=self.audit.alerts_topic,
             **common,
         )
+        self.ml = MlStack(
+            self,
+            "Ml",
+            description=f"{project} {environment.name}: SageMaker Studio, roles, governance",
+            network=self.network.network,
+            data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
+            curated=self.data.curated,
+            model_artifacts=self.data.model_artifacts,
+            **common,
+        )
+        self.genai = GenAiStack(
+            self,
+            "GenAi",
+            description=f"{project} {environment.name}: Bedrock guardrail and logging, PHI",
+            network=self.network.network,
+            data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
+            raw=self.data.raw,
+            curated=self.data.curated,
+            audit=self.data.audit,
+            **common,
+        )
         for key, value in (("project", project), *environment.tags):
             cdk.Tags.of(self).add(key, value)
 
     @property
     def platform_stacks(self) -> list[cdk.Stack]:
         """The stacks of this stage, in deployment order."""
-        return [self.keys, self.network, self.data, self.audit, self.findings]
+        return [self.keys, self.network, self.data, self.audit, self.findings, self.ml, self.genai]
 
 
 def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:

@@ -779,6 +779,8 @@ def test_stack_order_keeps_keys_and_data_independent_of_the_audit(
         "data",
         "audit",
         "findings",
+        "ml",
+        "genai",
     ]
     assert synthesized.artifact(env_name, "audit").stack_name == f"secure-ml-{env_name}-audit"
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,58 @@ def _audit(change: Callable[[dict[str, Any]], Any]) -> Mutator:
 
 def _cdi(change: Callable[[dict[str, Any]], Any]) -> Mutator:
     return _audit(lambda audit: change(audit["macie"]["custom_data_identifiers"][0]))
+
+
+GUARD = f"{DEV}.genai.guardrail"
+
+
+def _ml(change: Callable[[dict[str, Any]], None]) -> Mutator:
+    return _dev(lambda env: change(env["ml"]))
+
+
+def _monitoring(change: Callable[[dict[str, Any]], None]) -> Mutator:
+    def mutate(ml: dict[str, Any]) -> None:
+        ml["monitoring"] = {
+            "endpoint_name": "clinical-note-triage",
+            "schedule_expression": "cron(0 * ? * * *)",
+            "instance_type": "ml.m5.large",
+            "analyzer_image_uri": (
+                "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+            ),
+        }
+        change(ml["monitoring"])
+
+    return _ml(mutate)
+
+
+def _genai(change: Callable[[dict[str, Any]], None]) -> Mutator:
+    return _dev(lambda env: change(env["genai"]))
+
+
+def _phi(change: Callable[[dict[str, Any]], None]) -> Mutator:
+    return _genai(lambda genai: change(genai["phi"]))
+
+
+def _guard(change: Callable[[dict[str, Any]], None]) -> Mutator:
+    return _genai(lambda genai: change(genai["guardrail"]))
+
+
+def _bad_card() -> Path:
+    """A copy of the shipped model card with one invalid value (a temporary file)."""
+    card = json.loads((ROOT / "governance" / "model_card.json").read_text())
+    card["intended_use"]["risk_rating"] = "Severe"
+    path = Path(tempfile.mkdtemp()) / "model_card.json"
+    path.write_text(json.dumps(card))
+    return path
+
+
+_BAD_CARD = _bad_card()
+
+
+def _endpoints_without(name: str) -> str:
+    """How the error shows dev's endpoint list once ``name`` is removed."""
+    endpoints = CDK_JSON_CONTEXT[CONTEXT_KEY]["environments"]["dev"]["interface_endpoints"]
+    return json.dumps([e for e in endpoints if e != name])
 
 
 # (case id, mutation, key named in the error, value shown in the error, words of "allowed")
@@ -143,6 +196,86 @@ BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
     ("audit-cdi-distance", _cdi(lambda c: c.__setitem__("maximum_match_distance", 301)), f"{AUDIT}.macie.custom_data_identifiers[0].maximum_match_distance", "301", "an integer from 1 to 300"),
     ("audit-cdi-description", _cdi(lambda c: c.__setitem__("description", "x" * 513)), f"{AUDIT}.macie.custom_data_identifiers[0].description", '"' + "x" * 513 + '"', "at most 512 characters"),
     ("audit-cdi-duplicate-name", _audit(lambda a: a["macie"]["custom_data_identifiers"].append(dict(a["macie"]["custom_data_identifiers"][0]))), f"{AUDIT}.macie.custom_data_identifiers[1].name", '"medical-record-number"', "each name at most once"),
+    # --- ml (SageMaker) -------------------------------------------------------------------
+    ("ml-missing", _delete("ml"), f"{DEV}.ml", "(missing)", "required"),
+    ("ml-not-object", _set("ml", []), f"{DEV}.ml", "[]", "an object"),
+    ("ml-unknown-key", _ml(lambda m: m.__setitem__("studio", {})), f"{DEV}.ml.studio", "{}", "unknown key; known: job_instance_types"),
+    ("ml-endpoint-missing", _dev(lambda e: e["interface_endpoints"].remove("sagemaker.api")), f"{DEV}.interface_endpoints", _endpoints_without("sagemaker.api"), "must include sagemaker.api: Studio in VPC-only mode"),
+    ("ml-profiles-not-list", _ml(lambda m: m.__setitem__("user_profiles", {})), f"{DEV}.ml.user_profiles", "{}", "a list of {name, persona}"),
+    ("ml-profile-not-object", _ml(lambda m: m.__setitem__("user_profiles", ["alice"])), f"{DEV}.ml.user_profiles[0]", '"alice"', "an object with name and persona"),
+    ("ml-profile-unknown-key", _ml(lambda m: m["user_profiles"][0].__setitem__("role", "x")), f"{DEV}.ml.user_profiles[0].role", '"x"', "unknown key"),
+    ("ml-profile-name", _ml(lambda m: m["user_profiles"][0].__setitem__("name", "alice_smith")), f"{DEV}.ml.user_profiles[0].name", '"alice_smith"', "1-63 letters, digits and single hyphens"),
+    ("ml-profile-duplicate", _ml(lambda m: m["user_profiles"][1].__setitem__("name", "data-scientist-1")), f"{DEV}.ml.user_profiles[1].name", '"data-scientist-1"', "each user profile name at most once"),
+    ("ml-profile-persona", _ml(lambda m: m["user_profiles"][0].__setitem__("persona", "admin")), f"{DEV}.ml.user_profiles[0].persona", '"admin"', "one of data_scientist, mlops_engineer"),
+    ("ml-instance-type", _ml(lambda m: m.__setitem__("job_instance_types", ["m5.large"])), f"{DEV}.ml.job_instance_types", '"m5.large"', "a SageMaker instance type such as ml.m5.xlarge"),
+    ("ml-instance-types-empty", _ml(lambda m: m.__setitem__("job_instance_types", [])), f"{DEV}.ml.job_instance_types", "[]", "at least 1"),
+    ("ml-log-retention", _ml(lambda m: m.__setitem__("log_retention_days", 100)), f"{DEV}.ml.log_retention_days", "100", "a CloudWatch Logs retention"),
+    ("ml-package-group-name", _ml(lambda m: m.__setitem__("model_package_group_name", "-triage")), f"{DEV}.ml.model_package_group_name", '"-triage"', "1-63 letters, digits and single hyphens"),
+    ("ml-model-card-file-missing", _ml(lambda m: m.__setitem__("model_card_file", "governance/missing.json")), f"{DEV}.ml.model_card_file", '"governance/missing.json"', "an existing model card file"),
+    ("ml-model-card-content", _ml(lambda m: m.__setitem__("model_card_file", str(_BAD_CARD))), f"{DEV}.ml.model_card_file", json.dumps(str(_BAD_CARD)), 'intended_use.risk_rating = "Severe": one of High, Medium, Low, Unknown'),
+    ("ml-model-card-file-type", _ml(lambda m: m.__setitem__("model_card_file", 7)), f"{DEV}.ml.model_card_file", "7", "a string"),
+    ("ml-model-card-status", _ml(lambda m: m.__setitem__("model_card_status", "Published")), f"{DEV}.ml.model_card_status", '"Published"', "one of Draft, PendingReview, Approved, Archived"),
+    ("ml-monitoring-not-object", _ml(lambda m: m.__setitem__("monitoring", "hourly")), f"{DEV}.ml.monitoring", '"hourly"', "null, or an object"),
+    ("ml-monitoring-unknown-key", _monitoring(lambda mon: mon.__setitem__("baseline", "s3://x")), f"{DEV}.ml.monitoring.baseline", '"s3://x"', "unknown key"),
+    ("ml-monitoring-endpoint", _monitoring(lambda mon: mon.__setitem__("endpoint_name", "triage endpoint")), f"{DEV}.ml.monitoring.endpoint_name", '"triage endpoint"', "a SageMaker endpoint name"),
+    ("ml-monitoring-schedule", _monitoring(lambda mon: mon.__setitem__("schedule_expression", "rate(1 hour)")), f"{DEV}.ml.monitoring.schedule_expression", '"rate(1 hour)"', "a cron expression"),
+    ("ml-monitoring-instance", _monitoring(lambda mon: mon.__setitem__("instance_type", "ml.c5.xlarge")), f"{DEV}.ml.monitoring.instance_type", '"ml.c5.xlarge"', "one of job_instance_types"),
+    ("ml-monitoring-image-region", _monitoring(lambda mon: mon.__setitem__("analyzer_image_uri", "156813124566.dkr.ecr.us-west-2.amazonaws.com/sagemaker-model-monitor-analyzer")), f"{DEV}.ml.monitoring.analyzer_image_uri", '"156813124566.dkr.ecr.us-west-2.amazonaws.com/sagemaker-model-monitor-analyzer"', "the Model Monitor analyzer image of us-east-1"),
+    ("s3-prefix-list-missing", _delete("s3_prefix_list_id"), f"{DEV}.s3_prefix_list_id", "(missing)", "required"),
+    ("s3-prefix-list-malformed", _set("s3_prefix_list_id", "s3-prefix-list"), f"{DEV}.s3_prefix_list_id", '"s3-prefix-list"', "com.amazonaws.<region>.s3 managed prefix list"),
+    # --- genai (Bedrock, PHI) -------------------------------------------------------------
+    ("genai-missing", _delete("genai"), f"{DEV}.genai", "(missing)", "required"),
+    ("genai-unknown-key", _genai(lambda g: g.__setitem__("agents", [])), f"{DEV}.genai.agents", "[]", "unknown key; known: allowed_model_ids"),
+    ("genai-runtime-endpoint", _dev(lambda e: e["interface_endpoints"].remove("bedrock-runtime")), f"{DEV}.interface_endpoints", _endpoints_without("bedrock-runtime"), "must include bedrock-runtime"),
+    ("genai-phi-endpoints", _dev(lambda e: e["interface_endpoints"].remove("comprehendmedical")), f"{DEV}.interface_endpoints", _endpoints_without("comprehendmedical"), "must include comprehendmedical: the PHI function"),
+    ("genai-models-empty", _genai(lambda g: g.__setitem__("allowed_model_ids", [])), f"{DEV}.genai.allowed_model_ids", "[]", "at least 1"),
+    ("genai-model-global-profile", _genai(lambda g: g["allowed_model_ids"].append("global.anthropic.claude-sonnet-4-20250514-v1:0")), f"{DEV}.genai.allowed_model_ids", '"global.anthropic.claude-sonnet-4-20250514-v1:0"', "data residency forbids them"),
+    ("genai-model-other-geography", _genai(lambda g: g["allowed_model_ids"].append("eu.amazon.nova-pro-v1:0")), f"{DEV}.genai.allowed_model_ids", '"eu.amazon.nova-pro-v1:0"', "does not serve us-east-1"),
+    ("genai-model-malformed", _genai(lambda g: g["allowed_model_ids"].append("Claude 3")), f"{DEV}.genai.allowed_model_ids", '"Claude 3"', "a foundation model ID such as"),
+    ("genai-default-not-allowed", _genai(lambda g: g.__setitem__("default_model_id", "amazon.titan-text-express-v1")), f"{DEV}.genai.default_model_id", '"amazon.titan-text-express-v1"', "one of allowed_model_ids"),
+    ("genai-invoker-other-account", _genai(lambda g: g.__setitem__("invoker_role_arns", ["arn:aws:iam::999999999999:role/app"])), f"{DEV}.genai.invoker_role_arns", '"arn:aws:iam::999999999999:role/app"', "arn:aws:iam::111111111111:role/NAME"),
+    ("genai-invokers-empty", _genai(lambda g: g.__setitem__("invoker_role_arns", [])), f"{DEV}.genai.invoker_role_arns", "[]", "at least 1"),
+    ("genai-enforce-string", _genai(lambda g: g.__setitem__("enforce_guardrail_in_account", "yes")), f"{DEV}.genai.enforce_guardrail_in_account", '"yes"', "true or false"),
+    ("genai-log-retention", _genai(lambda g: g.__setitem__("log_retention_days", 10)), f"{DEV}.genai.log_retention_days", "10", "a CloudWatch Logs retention"),
+    ("genai-logging-prefix", _genai(lambda g: g["invocation_logging"].__setitem__("s3_prefix", "/bedrock")), f"{DEV}.genai.invocation_logging.s3_prefix", '"/bedrock"', "an S3 key prefix"),
+    ("genai-logging-flag", _genai(lambda g: g["invocation_logging"].__setitem__("text_data", 1)), f"{DEV}.genai.invocation_logging.text_data", "1", "true or false"),
+    ("genai-logging-retention", _genai(lambda g: g["invocation_logging"].__setitem__("log_retention_days", 0)), f"{DEV}.genai.invocation_logging.log_retention_days", "0", "a CloudWatch Logs retention"),
+    ("genai-logging-unknown", _genai(lambda g: g["invocation_logging"].__setitem__("video_data", True)), f"{DEV}.genai.invocation_logging.video_data", "true", "unknown key"),
+    ("genai-invoke-concurrency", _genai(lambda g: g["guarded_invoke"].__setitem__("reserved_concurrency", 0)), f"{DEV}.genai.guarded_invoke.reserved_concurrency", "0", "an integer from 1 to 1000"),
+    ("genai-invoke-tokens-type", _genai(lambda g: g["guarded_invoke"].__setitem__("max_output_tokens", "4096")), f"{DEV}.genai.guarded_invoke.max_output_tokens", '"4096"', "an integer from 1"),
+    ("genai-phi-prefix", _phi(lambda p: p.__setitem__("clinical_prefix", "clinical")), f"{DEV}.genai.phi.clinical_prefix", '"clinical"', "ending with '/'"),
+    ("genai-phi-prefix-wildcard", _phi(lambda p: p.__setitem__("curated_prefix", "redacted/*/")), f"{DEV}.genai.phi.curated_prefix", '"redacted/*/"', "no wildcard"),
+    ("genai-phi-min-score", _phi(lambda p: p.__setitem__("min_score", 1.5)), f"{DEV}.genai.phi.min_score", "1.5", "a number from 0.0 to 1.0"),
+    ("genai-phi-min-score-bool", _phi(lambda p: p.__setitem__("min_score", True)), f"{DEV}.genai.phi.min_score", "true", "a number from 0.0 to 1.0"),
+    ("genai-phi-redact-flag", _phi(lambda p: p.__setitem__("redact_low_score", "true")), f"{DEV}.genai.phi.redact_low_score", '"true"', "true or false"),
+    ("genai-phi-max-bytes", _phi(lambda p: p.__setitem__("max_object_bytes", 0)), f"{DEV}.genai.phi.max_object_bytes", "0", "an integer from 1 to 100000000"),
+    ("genai-phi-unknown", _phi(lambda p: p.__setitem__("languages", ["en"])), f"{DEV}.genai.phi.languages", '["en"]', "unknown key"),
+    # --- genai.guardrail --------------------------------------------------------------------
+    ("guardrail-unknown-key", _guard(lambda g: g.__setitem__("automated_reasoning", {})), f"{GUARD}.automated_reasoning", "{}", "unknown key"),
+    ("guardrail-message-empty", _guard(lambda g: g.__setitem__("blocked_input_message", "")), f"{GUARD}.blocked_input_message", '""', "a string of 1-500 characters"),
+    ("guardrail-message-long", _guard(lambda g: g.__setitem__("blocked_output_message", "x" * 501)), f"{GUARD}.blocked_output_message", json.dumps("x" * 501), "a string of 1-500 characters"),
+    ("guardrail-filter-missing", _guard(lambda g: g["content_filters"].pop("MISCONDUCT")), f"{GUARD}.content_filters", '["HATE", "INSULTS", "PROMPT_ATTACK", "SEXUAL", "VIOLENCE"]', "all six filters configured; missing MISCONDUCT"),
+    ("guardrail-filter-unknown", _guard(lambda g: g["content_filters"].__setitem__("SPAM", {"input": "LOW", "output": "LOW"})), f"{GUARD}.content_filters", '"SPAM"', "a filter type: HATE, INSULTS"),
+    ("guardrail-filter-shape", _guard(lambda g: g["content_filters"].__setitem__("HATE", "HIGH")), f"{GUARD}.content_filters.HATE", '"HIGH"', "exactly input and output"),
+    ("guardrail-filter-strength", _guard(lambda g: g["content_filters"]["HATE"].__setitem__("input", "EXTREME")), f"{GUARD}.content_filters.HATE.input", '"EXTREME"', "a filter strength: NONE, LOW, MEDIUM, HIGH"),
+    ("guardrail-prompt-attack-output", _guard(lambda g: g["content_filters"]["PROMPT_ATTACK"].__setitem__("output", "HIGH")), f"{GUARD}.content_filters.PROMPT_ATTACK.output", '"HIGH"', "applies to input only"),
+    ("guardrail-topic-name", _guard(lambda g: g["denied_topics"][0].__setitem__("name", "Diagnosis/treatment")), f"{GUARD}.denied_topics[0].name", '"Diagnosis/treatment"', "letters, digits, spaces"),
+    ("guardrail-topic-duplicate", _guard(lambda g: g["denied_topics"][1].__setitem__("name", g["denied_topics"][0]["name"])), f"{GUARD}.denied_topics[1].name", '"Individual diagnosis or treatment"', "each topic name at most once"),
+    ("guardrail-topic-definition", _guard(lambda g: g["denied_topics"][0].__setitem__("definition", "d" * 201)), f"{GUARD}.denied_topics[0].definition", json.dumps("d" * 201), "a string of 1-200 characters"),
+    ("guardrail-topic-examples", _guard(lambda g: g["denied_topics"][0].__setitem__("examples", [f"e{i}" for i in range(6)])), f"{GUARD}.denied_topics[0].examples", "6", "at most 5 examples"),
+    ("guardrail-topic-unknown", _guard(lambda g: g["denied_topics"][0].__setitem__("action", "BLOCK")), f"{GUARD}.denied_topics[0].action", '"BLOCK"', "unknown key"),
+    ("guardrail-pii-unknown", _guard(lambda g: g["pii"]["block"].append("MEDICAL_RECORD")), f"{GUARD}.pii.block", '"MEDICAL_RECORD"', "a PII entity type: ADDRESS, AGE"),
+    ("guardrail-pii-both", _guard(lambda g: g["pii"]["anonymize"].append("US_SOCIAL_SECURITY_NUMBER")), f"{GUARD}.pii.anonymize", '"US_SOCIAL_SECURITY_NUMBER"', "not already in pii_block"),
+    ("guardrail-pii-shape", _guard(lambda g: g.__setitem__("pii", ["NAME"])), f"{GUARD}.pii", '["NAME"]', "an object with block and anonymize"),
+    ("guardrail-regex-invalid", _guard(lambda g: g["regexes"][0].__setitem__("pattern", "MRN[0-9")), f"{GUARD}.regexes[0].pattern", '"MRN[0-9"', "a valid regular expression"),
+    ("guardrail-regex-action", _guard(lambda g: g["regexes"][0].__setitem__("action", "NONE")), f"{GUARD}.regexes[0].action", '"NONE"', "BLOCK or ANONYMIZE"),
+    ("guardrail-regex-duplicate", _guard(lambda g: g["regexes"][1].__setitem__("name", "medical-record-number")), f"{GUARD}.regexes[1].name", '"medical-record-number"', "each pattern name at most once"),
+    ("guardrail-word-long", _guard(lambda g: g["words"].append("w" * 101)), f"{GUARD}.words", json.dumps("w" * 101), "a string of 1-100 characters"),
+    ("guardrail-word-duplicate", _guard(lambda g: g["words"].append("DEANONYMIZE")), f"{GUARD}.words", '"DEANONYMIZE"', "each word at most once (case-insensitive)"),
+    ("guardrail-grounding-high", _guard(lambda g: g["contextual_grounding"].__setitem__("grounding_threshold", 1.0)), f"{GUARD}.contextual_grounding.grounding_threshold", "1.0", "a number from 0 to 0.99, or null"),
+    ("guardrail-relevance-negative", _guard(lambda g: g["contextual_grounding"].__setitem__("relevance_threshold", -0.1)), f"{GUARD}.contextual_grounding.relevance_threshold", "-0.1", "a number from 0 to 0.99, or null"),
+    ("guardrail-grounding-type", _guard(lambda g: g["contextual_grounding"].__setitem__("grounding_threshold", "high")), f"{GUARD}.contextual_grounding.grounding_threshold", '"high"', "a number from 0 to 0.99, or null"),
+    ("guardrail-profanity-type", _guard(lambda g: g.__setitem__("profanity_filter", "on")), f"{GUARD}.profanity_filter", '"on"', "true or false"),
 ]  # fmt: skip
 
 
@@ -184,6 +317,18 @@ def test_shipped_audit_config() -> None:
     )
     assert {"nist-800-53/v/5.0.0", "pci-dss/v/4.0.1"} <= set(prod.securityhub_standards)
     assert prod.macie.sampling_percentage == 100
+
+
+def test_optional_ml_genai_settings_may_be_absent() -> None:
+    # The CDK CLI drops null context values: absent must mean the same as null.
+    platform = raw_platform()
+    dev = platform["environments"]["dev"]
+    dev["ml"].pop("monitoring")
+    dev["genai"]["guardrail"]["contextual_grounding"] = {"grounding_threshold": 0.5}
+    env = load_config({CONTEXT_KEY: platform}, selected="dev").environments[0]
+    assert env.ml.monitoring is None
+    assert env.genai.guardrail.grounding_threshold == 0.5
+    assert env.genai.guardrail.relevance_threshold is None
 
 
 def test_config_objects_are_frozen() -> None:

@@ -1,0 +1,461 @@
+"""SageMaker execution roles for people (personas) and for jobs, in the spirit of Role Manager.
+
+Four roles, each trusted by ``sagemaker.amazonaws.com`` for this account only:
+
+==================  =========================================================================
+role                what it may do
+==================  =========================================================================
+data scientist      Studio (apps and spaces of its domain); training, processing and tuning
+                    jobs under the platform's rules; register models as *pending approval*;
+                    read ``training/`` (curated), read/write ``experiments/`` (artifacts)
+MLOps engineer      Studio; every job the platform grants (models, endpoint configurations,
+                    batch transform, monitoring) under the rules; endpoints; approve or reject
+                    model packages; update the model card; read ``experiments/``, read/write
+                    ``models/``, read ``monitoring/``
+training job        run training/processing/tuning jobs: read ``training/``, read/write
+                    ``experiments/``
+inference           run models, batch transform and monitoring: read ``models/`` and
+                    ``batch-input/`` (curated); write ``data-capture/``, ``monitoring/``,
+                    ``batch-output/``
+==================  =========================================================================
+
+All four: the data key only through S3 and SageMaker (``kms:ViaService``; grants only for AWS
+resources), image pulls only from this account's repositories under ``<ecr_prefix>``, and logs
+only in SageMaker's own log groups (streams only: the ML stack creates the groups, encrypted).
+Persona roles may pass only the two job roles, only to SageMaker. Job creation is conditioned
+by ``sagemaker_rules`` (VPC, network isolation, inter-container encryption, volume and output
+keys, instance types).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from secure_constructs.managed_policy_role import (
+    ACTIONS_WITHOUT_RESOURCE_TYPES,
+    BUCKET_PREFIXES,
+    NETWORK_INTERFACES,
+    ManagedPolicyRole,
+    acknowledge_wildcards,
+)
+from secure_constructs.sagemaker_rules import JOB_CONDITION_KEYS, JobRules, job_statements
+from secure_constructs.secure_bucket import SecureBucket
+
+TRAINING_DATA_PREFIX = "training/"
+BATCH_INPUT_PREFIX = "batch-input/"
+EXPERIMENTS_PREFIX = "experiments/"
+MODELS_PREFIX = "models/"
+DATA_CAPTURE_PREFIX = "data-capture/"
+MONITORING_PREFIX = "monitoring/"
+BATCH_OUTPUT_PREFIX = "batch-output/"
+
+DATA_SCIENTIST_JOBS: tuple[str, ...] = (
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateHyperParameterTuningJob",
+)
+MLOPS_JOBS: tuple[str, ...] = tuple(JOB_CONDITION_KEYS)
+
+# SageMaker's log groups per job kind (SageMaker creates them on first use).
+_JOB_LOG_GROUPS = ("TrainingJobs", "ProcessingJobs", "TransformJobs", "Endpoints")
+
+# VPC jobs: SageMaker creates network interfaces with the job's role (developer guide,
+# "Give SageMaker Training Jobs Access to Resources in Your Amazon VPC").
+_VPC_JOB_MUTATING_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+)
+_VPC_JOB_DESCRIBE_ACTIONS = (
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+)
+_ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+
+
+WILDCARD_RULES: tuple[tuple[str, str], ...] = (
+    ACTIONS_WITHOUT_RESOURCE_TYPES,
+    BUCKET_PREFIXES,
+    NETWORK_INTERFACES,
+    (
+        r"Resource::arn:[a-z-]+:sagemaker:[a-z0-9-]+:[0-9]{12}:(training-job|processing-job|"
+        r"hyper-parameter-tuning-job|transform-job|model|endpoint-config|endpoint|"
+        r"monitoring-schedule|data-quality-job-definition|model-quality-job-definition|"
+        r"model-bias-job-definition|model-explainability-job-definition)/\*",
+        "Jobs, models and endpoints are named when they are created; the wildcard covers one "
+        "resource type in this account and region, and creating one is conditioned on the "
+        "platform's subnets, security group, isolation, encryption and instance types.",
+    ),
+    (
+        r"Resource::arn:[a-z-]+:sagemaker:[a-z0-9-]+:[0-9]{12}:(app|space|user-profile)/"
+        r"<[A-Za-z0-9]+\.DomainId>/\*",
+        "Studio apps, spaces and user profiles are created at run time; the wildcard is limited "
+        "to the platform's one Studio domain.",
+    ),
+    (
+        r"Resource::arn:[a-z-]+:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-z0-9-]+/\*",
+        "Model package versions are numbered by the registry as they are registered; the "
+        "wildcard covers the versions of the platform's one model package group.",
+    ),
+    (
+        r"Resource::arn:[a-z-]+:logs:[a-z0-9-]+:[0-9]{12}:log-group:/aws/sagemaker/"
+        r"(\*|[A-Za-z]+:\*)",
+        "SageMaker writes each job's, endpoint's and Studio app's logs to streams it names at "
+        "run time in its own /aws/sagemaker/ log groups; nothing outside them is reachable.",
+    ),
+    (
+        r"Resource::arn:[a-z-]+:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9-]+/\*",
+        "Images come only from this account's repositories under the platform's prefix, so a "
+        "team can publish a new image repository without a platform deployment.",
+    ),
+)
+"""Why each kind of wildcard in the SageMaker roles is acceptable (``acknowledge_wildcards``)."""
+
+
+class SageMakerRoles(Construct):
+    """The four SageMaker roles (module docstring) and how they are tied together.
+
+    ``job_rules`` conditions every job a persona creates; ``data_key`` is the key of both
+    buckets and of job volumes and outputs; ``curated`` and ``artifacts`` are ``SecureBucket``
+    constructs (grants are per prefix). ``ecr_prefix`` (e.g. ``secure-ml/``) names the
+    repositories images may come from. Call ``allow_studio`` once the domain exists and
+    ``allow_governance`` once the model package group and card names are known.
+
+    Attributes: ``data_scientist``, ``mlops_engineer``, ``training_job``, ``inference``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        job_rules: JobRules,
+        data_key: kms.IKey,
+        curated: SecureBucket,
+        artifacts: SecureBucket,
+        ecr_prefix: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not ecr_prefix.endswith("/") or "*" in ecr_prefix:
+            raise ValueError(f"SageMakerRoles ecr_prefix {ecr_prefix!r}: a prefix ending with '/'")
+        stack = cdk.Stack.of(self)
+        self._arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+        self._logs_arn = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:"
+        self._stack = stack
+        self._key = data_key
+        self._ecr_prefix = ecr_prefix
+        self._rules = job_rules
+
+        self.training_job = self._role("TrainingJobRole", "SageMaker training, processing, tuning")
+        curated.grant_read(self.training_job, TRAINING_DATA_PREFIX)
+        artifacts.grant_read(self.training_job, EXPERIMENTS_PREFIX)
+        artifacts.grant_write(self.training_job, EXPERIMENTS_PREFIX)
+        self._job_runtime(self.training_job, ("TrainingJobs", "ProcessingJobs"))
+
+        self.inference = self._role("InferenceRole", "SageMaker models, transform, monitoring")
+        artifacts.grant_read(self.inference, MODELS_PREFIX)
+        artifacts.grant_read(self.inference, DATA_CAPTURE_PREFIX)
+        artifacts.grant_read(self.inference, MONITORING_PREFIX)
+        for prefix in (DATA_CAPTURE_PREFIX, MONITORING_PREFIX, BATCH_OUTPUT_PREFIX):
+            artifacts.grant_write(self.inference, prefix)
+        curated.grant_read(self.inference, BATCH_INPUT_PREFIX)
+        self._job_runtime(self.inference, ("Endpoints", "TransformJobs", "ProcessingJobs"))
+
+        self.data_scientist = self._role("DataScientistRole", "Persona: data scientist (Studio)")
+        curated.grant_read(self.data_scientist, TRAINING_DATA_PREFIX)
+        artifacts.grant_read(self.data_scientist, EXPERIMENTS_PREFIX)
+        artifacts.grant_write(self.data_scientist, EXPERIMENTS_PREFIX)
+        self._persona(self.data_scientist, DATA_SCIENTIST_JOBS, job_rules, [self.training_job])
+
+        self.mlops_engineer = self._role("MlopsEngineerRole", "Persona: MLOps engineer (Studio)")
+        artifacts.grant_read(self.mlops_engineer, EXPERIMENTS_PREFIX)
+        artifacts.grant_read(self.mlops_engineer, MODELS_PREFIX)
+        artifacts.grant_write(self.mlops_engineer, MODELS_PREFIX)
+        artifacts.grant_read(self.mlops_engineer, MONITORING_PREFIX)
+        self._persona(
+            self.mlops_engineer, MLOPS_JOBS, job_rules, [self.training_job, self.inference]
+        )
+        self.mlops_engineer.add_to_policy(
+            iam.PolicyStatement(
+                sid="Endpoints",
+                actions=[
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:InvokeEndpoint",
+                    "sagemaker:UpdateEndpoint",
+                ],
+                resources=[
+                    f"{self._arn}:endpoint/*",
+                    f"{self._arn}:endpoint-config/*",
+                    f"{self._arn}:model/*",
+                ],
+            )
+        )
+        self.mlops_engineer.add_to_policy(
+            iam.PolicyStatement(
+                sid="Monitoring",
+                actions=[
+                    "sagemaker:DeleteMonitoringSchedule",
+                    "sagemaker:DescribeDataQualityJobDefinition",
+                    "sagemaker:DescribeMonitoringSchedule",
+                    "sagemaker:StartMonitoringSchedule",
+                    "sagemaker:StopMonitoringSchedule",
+                ],
+                resources=[
+                    f"{self._arn}:monitoring-schedule/*",
+                    f"{self._arn}:data-quality-job-definition/*",
+                ],
+            )
+        )
+        acknowledge_wildcards(self, WILDCARD_RULES)
+
+    @property
+    def roles(self) -> list[iam.Role]:
+        """All four roles."""
+        return [self.data_scientist, self.mlops_engineer, self.training_job, self.inference]
+
+    # ------------------------------------------------------------------ building blocks
+
+    def _role(self, construct_id: str, description: str) -> iam.Role:
+        return ManagedPolicyRole(
+            self,
+            construct_id,
+            description=description,
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": self._stack.account}},
+            ),
+        )
+
+    def _common(self, role: iam.Role) -> None:
+        """Data key through S3 and SageMaker, image pulls from our repositories."""
+        via_sagemaker = {
+            "StringEquals": {"kms:ViaService": f"sagemaker.{self._stack.region}.amazonaws.com"}
+        }
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DataKeyThroughSageMaker",
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[self._key.key_arn],
+                conditions=via_sagemaker,
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DataKeyGrantsForSageMakerVolumes",
+                actions=["kms:CreateGrant"],
+                resources=[self._key.key_arn],
+                conditions={**via_sagemaker, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
+        stack = self._stack
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PullPlatformImages",
+                actions=list(_ECR_PULL),
+                resources=[
+                    f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/"
+                    f"{self._ecr_prefix}*"
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            )
+        )
+
+    def _job_runtime(self, role: iam.Role, log_kinds: Sequence[str]) -> None:
+        """What a job needs while it runs: its logs, metrics, VPC interfaces."""
+        self._common(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteJobLogs",
+                actions=[
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
+                resources=[f"{self._logs_arn}/aws/sagemaker/{kind}:*" for kind in log_kinds],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="JobMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            )
+        )
+        ec2_arn = f"arn:{self._stack.partition}:ec2:{self._stack.region}:{self._stack.account}"
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="JobNetworkInterfacesInThePlatformSubnets",
+                actions=list(_VPC_JOB_MUTATING_ACTIONS),
+                resources=[
+                    f"{ec2_arn}:network-interface/*",
+                    *(f"{ec2_arn}:subnet/{s}" for s in self._rules.subnet_ids),
+                    *(f"{ec2_arn}:security-group/{g}" for g in self._rules.security_group_ids),
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeTheNetwork", actions=list(_VPC_JOB_DESCRIBE_ACTIONS), resources=["*"]
+            )
+        )
+
+    def _persona(
+        self,
+        role: iam.Role,
+        jobs: Sequence[str],
+        rules: JobRules,
+        passable: Sequence[iam.IRole],
+    ) -> None:
+        """A person's Studio execution role: jobs under the rules, pass job roles, read logs."""
+        self._common(role)
+        stack = self._stack
+        for statement in job_statements(
+            jobs, rules, partition=stack.partition, region=stack.region, account=stack.account
+        ):
+            role.add_to_policy(statement)
+        job_resources = sorted({JOB_CONDITION_KEYS[a][1] for a in jobs})
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="FollowOwnJobs",
+                actions=[
+                    "sagemaker:AddTags",
+                    "sagemaker:DescribeHyperParameterTuningJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopHyperParameterTuningJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:StopTransformJob",
+                ],
+                resources=[f"{self._arn}:{kind}/*" for kind in job_resources],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListWithoutResourceTypes",
+                actions=[
+                    "sagemaker:ListApps",
+                    "sagemaker:ListEndpoints",
+                    "sagemaker:ListHyperParameterTuningJobs",
+                    "sagemaker:ListModelPackageGroups",
+                    "sagemaker:ListModels",
+                    "sagemaker:ListProcessingJobs",
+                    "sagemaker:ListSpaces",
+                    "sagemaker:ListTrainingJobs",
+                    "sagemaker:ListTransformJobs",
+                ],
+                resources=["*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassJobRolesToSageMakerOnly",
+                actions=["iam:PassRole"],
+                resources=[r.role_arn for r in passable],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadSageMakerLogs",
+                actions=["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+                resources=[f"{self._logs_arn}/aws/sagemaker/*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteStudioLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{self._logs_arn}/aws/sagemaker/studio:*"],
+            )
+        )
+
+    # ------------------------------------------------------------------ late wiring
+
+    def allow_studio(self, domain_id: str) -> None:
+        """Let both personas use the apps and spaces of one Studio domain (and nothing else)."""
+        for role in (self.data_scientist, self.mlops_engineer):
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="StudioAppsAndSpacesOfThisDomain",
+                    actions=[
+                        "sagemaker:AddTags",
+                        "sagemaker:CreateApp",
+                        "sagemaker:CreateSpace",
+                        "sagemaker:DeleteApp",
+                        "sagemaker:DeleteSpace",
+                        "sagemaker:DescribeApp",
+                        "sagemaker:DescribeDomain",
+                        "sagemaker:DescribeSpace",
+                        "sagemaker:DescribeUserProfile",
+                        "sagemaker:UpdateSpace",
+                    ],
+                    resources=[
+                        f"{self._arn}:domain/{domain_id}",
+                        f"{self._arn}:user-profile/{domain_id}/*",
+                        f"{self._arn}:space/{domain_id}/*",
+                        f"{self._arn}:app/{domain_id}/*",
+                    ],
+                )
+            )
+
+    def allow_governance(self, *, model_package_group: str, model_card: str) -> None:
+        """Registry and model card: data scientists propose, MLOps engineers decide."""
+        group_arn = f"{self._arn}:model-package-group/{model_package_group}"
+        packages_arn = f"{self._arn}:model-package/{model_package_group}/*"
+        read = [
+            "sagemaker:DescribeModelPackage",
+            "sagemaker:DescribeModelPackageGroup",
+            "sagemaker:ListModelPackages",
+        ]
+        self.data_scientist.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTheModelRegistry", actions=read, resources=[group_arn, packages_arn]
+            )
+        )
+        self.data_scientist.add_to_policy(
+            iam.PolicyStatement(
+                sid="RegisterModelsPendingApproval",
+                actions=["sagemaker:CreateModelPackage"],
+                resources=[group_arn, packages_arn],
+                conditions={
+                    "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+                },
+            )
+        )
+        self.mlops_engineer.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManageTheModelRegistry",
+                actions=[*read, "sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+                resources=[group_arn, packages_arn],
+            )
+        )
+        card_arn = f"{self._arn}:model-card/{model_card}"
+        for role, actions in (
+            (self.data_scientist, ["sagemaker:DescribeModelCard"]),
+            (self.mlops_engineer, ["sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"]),
+        ):
+            role.add_to_policy(
+                iam.PolicyStatement(sid="TheModelCard", actions=actions, resources=[card_arn])
+            )
