@@ -34,6 +34,7 @@ from offline.deploy import StackReport
 
 PROBE_ROLE = "offline-harness-probe"
 PROBE_KEY = "clinical/probe.txt"
+TRAINING_KEY = "training/probe.txt"
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "403", "UnauthorizedOperation"}
 
 
@@ -183,7 +184,51 @@ MATRIX: tuple[Check, ...] = (
         lambda t, c: t.client("iam", c).list_roles(MaxItems=1),
     ),
     *_function_rows("config-rule", "findings-router", "it inspects SageMaker job settings"),
-)
+    # PHI redaction: reads raw clinical notes, writes only redacted copies, never the audit trail.
+    Check("phi-redaction", "s3:GetObject raw/clinical/probe.txt", "allow",
+          "it reads the clinical notes it must redact",
+          lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY)),
+    Check("phi-redaction", "s3:GetObject audit/clinical/probe.txt", "deny",
+          "the PHI function cannot read the audit bucket",
+          lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["audit"], Key=PROBE_KEY)),
+    Check("phi-redaction", "s3:PutObject curated/clinical-redacted/note.txt", "allow",
+          "it writes the redacted copy and its findings record",
+          lambda t, c: _s3(t, c).put_object(
+              Bucket=t.buckets["curated"], Key="clinical-redacted/note.txt", Body=b"[NAME]")),
+    Check("phi-redaction", "s3:PutObject curated/training/note.txt", "deny",
+          "redacted text lands only under its own prefix",
+          lambda t, c: _s3(t, c).put_object(
+              Bucket=t.buckets["curated"], Key="training/note.txt", Body=b"x")),
+    Check("phi-redaction", "s3:DeleteObject raw/clinical/probe.txt", "deny",
+          "the source note stays untouched, whatever happens",
+          lambda t, c: _s3(t, c).delete_object(Bucket=t.buckets["raw"], Key=PROBE_KEY)),
+    Check("phi-redaction", "sqs:SendMessage to its own dead-letter queue", "allow",
+          "objects it cannot process go to its dead-letter queue", _send("phi-redaction")),
+    Check("phi-redaction", "sqs:SendMessage to the guarded-invoke dead-letter queue", "deny",
+          "each function reaches only its own queue", _send("guarded-invoke")),
+    # SageMaker training jobs: curated training data in, experiment artifacts out; no raw PHI.
+    Check("training-job", "s3:GetObject curated/training/probe.txt", "allow",
+          "training reads its curated input prefix",
+          lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["curated"], Key=TRAINING_KEY)),
+    Check("training-job", "s3:GetObject raw/clinical/probe.txt", "deny",
+          "training never sees raw (unredacted) clinical data",
+          lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY)),
+    Check("training-job", "s3:PutObject model_artifacts/experiments/model.tar.gz", "allow",
+          "training writes its artifacts",
+          lambda t, c: _s3(t, c).put_object(
+              Bucket=t.buckets["model_artifacts"], Key="experiments/model.tar.gz", Body=b"m")),
+    Check("training-job", "s3:PutObject curated/training/poison.csv", "deny",
+          "a job cannot rewrite its own training data (poisoning)",
+          lambda t, c: _s3(t, c).put_object(
+              Bucket=t.buckets["curated"], Key="training/poison.csv", Body=b"x")),
+    # Bedrock invocation role: models and the guardrail only (model scoping is proven by the
+    # policy evaluator in tests/unit: moto checks Bedrock calls against resource "*").
+    Check("bedrock-invoker", "s3:GetObject raw/clinical/probe.txt", "deny",
+          "calling models gives no access to data",
+          lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY)),
+    Check("bedrock-invoker", "iam:CreateUser", "deny", "no IAM changes",
+          lambda t, c: t.client("iam", c).create_user(UserName="escalation")),
+)  # fmt: skip
 
 
 # How to find each matrix role among the deployed stacks: (stack kind, logical-ID prefix).
@@ -193,6 +238,9 @@ ROLE_FINDERS: dict[str, tuple[str, str]] = {
     "findings-router": ("findings", "FindingsRouterRole"),
     "access-review": ("findings", "AccessReviewRole"),
     "config-rule": ("audit", "SageMakerIsolationRuleRole"),
+    "phi-redaction": ("genai", "PhiRedactionRole"),
+    "training-job": ("ml", "RolesTrainingJobRole"),
+    "bedrock-invoker": ("genai", "InvocationRole"),
 }
 
 # Each function role's dead-letter queue: (stack kind, logical-ID prefix).
@@ -200,6 +248,8 @@ QUEUE_FINDERS: dict[str, tuple[str, str]] = {
     "findings-router": ("findings", "FindingsRouterDeadLetterQueue"),
     "access-review": ("findings", "AccessReviewDeadLetterQueue"),
     "config-rule": ("audit", "SageMakerIsolationRuleDeadLetterQueue"),
+    "phi-redaction": ("genai", "PhiRedactionDeadLetterQueue"),
+    "guarded-invoke": ("genai", "GuardedInvokeDeadLetterQueue"),
 }
 
 
@@ -267,6 +317,7 @@ def _create_probe(iam: Any, s3: Any, targets: Targets) -> None:
     iam.put_role_policy(RoleName=PROBE_ROLE, PolicyName="probe", PolicyDocument=json.dumps(policy))
     for family in ("raw", "audit"):
         s3.put_object(Bucket=targets.buckets[family], Key=PROBE_KEY, Body=b"probe")
+    s3.put_object(Bucket=targets.buckets["curated"], Key=TRAINING_KEY, Body=b"probe")
 
 
 @contextmanager
