@@ -61,7 +61,8 @@ def _service_wide(prefix: str) -> tuple[str, ...]:
 
 # The endpoint policy of each service allows only that service's actions (an interface endpoint
 # serves one service), and only to principals of the environment's account. The Bedrock runtime
-# endpoint is narrower still: invocation and guardrail calls only.
+# endpoint is narrower still: invocation and guardrail calls only (Converse and ConverseStream
+# are authorised as InvokeModel and InvokeModelWithResponseStream; they are no IAM actions).
 ENDPOINT_SERVICES: dict[str, EndpointService] = {
     s.name: s
     for s in (
@@ -71,8 +72,6 @@ ENDPOINT_SERVICES: dict[str, EndpointService] = {
             (
                 "bedrock:InvokeModel",
                 "bedrock:InvokeModelWithResponseStream",
-                "bedrock:Converse",
-                "bedrock:ConverseStream",
                 "bedrock:ApplyGuardrail",
                 "bedrock:CountTokens",
             ),
