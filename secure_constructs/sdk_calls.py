@@ -7,12 +7,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from secure_constructs.compliance import acknowledge, skip_checkov
-from secure_constructs.secure_function import XRAY_ACTIONS, ignore_redundant_role_dependency
+from secure_constructs.secure_function import (
+    XRAY_ACTIONS,
+    ignore_redundant_role_dependency,
+    terminal_dead_letter_queue,
+)
 from secure_constructs.sizing import LOG_RETENTION_DAYS
 
 # The construct ID CDK gives the AwsCustomResource provider: one function per stack.
@@ -84,21 +87,8 @@ class SdkCallProvider(Construct):
         cfn_log_group = self.log_group.node.default_child
         assert isinstance(cfn_log_group, logs.CfnLogGroup)
         cfn_log_group.retention_in_days = log_retention_days
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=queue_key,
-            data_key_reuse=cdk.Duration.hours(1),
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "Serverless::Serverless-SQSRedrivePolicy",
-            "This queue is itself the deploy-time provider's dead-letter queue; a redrive policy "
-            "would need another dead-letter queue behind it.",
+        self.dead_letter_queue = terminal_dead_letter_queue(
+            self, queue_key, "the deploy-time provider's"
         )
         self.role = iam.Role(
             self,

@@ -109,22 +109,7 @@ class SecureFunction(Construct):
         if clash:
             raise ValueError(f"SecureFunction {construct_id}: environment may not set {clash}")
 
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=queue_key,
-            data_key_reuse=cdk.Duration.hours(1),
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "Serverless::Serverless-SQSRedrivePolicy",
-            "This queue is itself the function's dead-letter queue; a redrive policy would need "
-            "another dead-letter queue behind it. Messages stay 14 days and an alarm watches it.",
-        )
+        self.dead_letter_queue = terminal_dead_letter_queue(self, queue_key, "the function's")
 
         self.log_group = logs.LogGroup(
             self,
@@ -273,6 +258,32 @@ class SecureFunction(Construct):
                 ),
             },
         )
+
+
+def terminal_dead_letter_queue(scope: Construct, key: kms.IKey, owner: str) -> sqs.Queue:
+    """The ``DeadLetterQueue`` at the end of the line for ``scope``.
+
+    SSE-KMS with ``key`` (data keys reused for an hour), TLS only, messages kept 14 days,
+    retained on stack deletion; no redrive policy of its own (acknowledged beside it).
+    ``owner`` completes the reason, e.g. ``"the function's"``.
+    """
+    queue = sqs.Queue(
+        scope,
+        "DeadLetterQueue",
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        data_key_reuse=cdk.Duration.hours(1),
+        enforce_ssl=True,
+        retention_period=cdk.Duration.days(14),
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    acknowledge(
+        queue,
+        "Serverless::Serverless-SQSRedrivePolicy",
+        f"This queue is itself {owner} dead-letter queue; a redrive policy would need another "
+        "dead-letter queue behind it. Messages stay 14 days and an alarm watches it.",
+    )
+    return queue
 
 
 def ignore_redundant_role_dependency(function: cdk.CfnResource) -> None:
