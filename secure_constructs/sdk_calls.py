@@ -13,6 +13,7 @@ from constructs import Construct
 from secure_constructs.compliance import acknowledge, skip_checkov
 from secure_constructs.secure_function import (
     XRAY_ACTIONS,
+    dead_letter_statements,
     ignore_redundant_role_dependency,
     terminal_dead_letter_queue,
 )
@@ -108,19 +109,7 @@ class SdkCallProvider(Construct):
                     resources=[f"{self.log_group.log_group_arn}:log-stream:*"],
                 ),
                 iam.PolicyStatement(sid="Tracing", actions=list(XRAY_ACTIONS), resources=["*"]),
-                iam.PolicyStatement(
-                    sid="SendToOwnDeadLetterQueue",
-                    actions=["sqs:SendMessage"],
-                    resources=[self.dead_letter_queue.queue_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptForOwnDeadLetterQueue",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[queue_key.key_arn],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}
-                    },
-                ),
+                *dead_letter_statements(self.dead_letter_queue, queue_key, stack.region),
             ],
         )
         log_group_id = stack.resolve(stack.get_logical_id(cfn_log_group))

@@ -171,19 +171,7 @@ class SecureFunction(Construct):
                     resources=[eni_arn],
                 ),
                 iam.PolicyStatement(sid="Tracing", actions=list(XRAY_ACTIONS), resources=["*"]),
-                iam.PolicyStatement(
-                    sid="SendToOwnDeadLetterQueue",
-                    actions=["sqs:SendMessage"],
-                    resources=[self.dead_letter_queue.queue_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptForOwnDeadLetterQueue",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[queue_key.key_arn],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}
-                    },
-                ),
+                *dead_letter_statements(self.dead_letter_queue, queue_key, stack.region),
             ],
         )
 
@@ -284,6 +272,38 @@ def terminal_dead_letter_queue(scope: Construct, key: kms.IKey, owner: str) -> s
         "dead-letter queue behind it. Messages stay 14 days and an alarm watches it.",
     )
     return queue
+
+
+def dead_letter_statements(
+    queue: sqs.IQueue, key: kms.IKey, region: str
+) -> list[iam.PolicyStatement]:
+    """What a sender to ``queue`` needs: ``sqs:SendMessage`` on it, and ``key`` through SQS only."""
+    return [
+        iam.PolicyStatement(
+            sid="SendToOwnDeadLetterQueue",
+            actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn],
+        ),
+        iam.PolicyStatement(
+            sid="EncryptForOwnDeadLetterQueue",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}},
+        ),
+    ]
+
+
+def https_out_security_group(scope: Construct, vpc: ec2.IVpc, owner: str) -> ec2.SecurityGroup:
+    """``FunctionsSecurityGroup`` for ``owner``'s functions: no inbound, TCP 443 out only."""
+    group = ec2.SecurityGroup(
+        scope,
+        "FunctionsSecurityGroup",
+        vpc=vpc,
+        description=f"{owner} functions: HTTPS out only (AWS APIs via endpoints or NAT)",
+        allow_all_outbound=False,
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+    return group
 
 
 def ignore_redundant_role_dependency(function: cdk.CfnResource) -> None:

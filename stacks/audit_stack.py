@@ -35,7 +35,7 @@ from secure_constructs.encryption_key import EncryptionKey
 from secure_constructs.macie_discovery import MacieDiscovery
 from secure_constructs.sdk_calls import SdkCallProvider
 from secure_constructs.secure_bucket import SecureBucket
-from secure_constructs.secure_function import SecureFunction
+from secure_constructs.secure_function import SecureFunction, https_out_security_group
 from stacks.base import PlatformStack
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
@@ -225,14 +225,7 @@ class AuditStack(PlatformStack):
             depends_on=after_recorder,
         )
 
-        security_group = ec2.SecurityGroup(
-            self,
-            "FunctionsSecurityGroup",
-            vpc=vpc,
-            description="Audit functions: HTTPS out only (AWS APIs via endpoints or NAT)",
-            allow_all_outbound=False,
-        )
-        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        security_group = https_out_security_group(self, vpc, "Audit")
         isolation = SecureFunction(
             self,
             "SageMakerIsolationRule",

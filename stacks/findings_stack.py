@@ -19,7 +19,7 @@ from constructs import Construct
 
 from platform_config import AuditConfig
 from secure_constructs.encryption_key import EncryptionKey
-from secure_constructs.secure_function import SecureFunction
+from secure_constructs.secure_function import SecureFunction, https_out_security_group
 from stacks.audit_stack import alarm_on_queue
 from stacks.base import PlatformStack
 
@@ -95,14 +95,7 @@ class FindingsStack(PlatformStack):
         key = logs_key.key
         region = self.region
 
-        security_group = ec2.SecurityGroup(
-            self,
-            "FunctionsSecurityGroup",
-            vpc=vpc,
-            description="Findings functions: HTTPS out only (AWS APIs via endpoints or NAT)",
-            allow_all_outbound=False,
-        )
-        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        security_group = https_out_security_group(self, vpc, "Findings")
         publish = [
             iam.PolicyStatement(
                 sid="PublishToAlertsTopic",
