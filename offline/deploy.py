@@ -53,6 +53,12 @@ MOTO_SHIMS: dict[str, str] = {
         "moto 5.2 reads a CloudFormation log group's key as 'kmsKeyId' and ignores 'KmsKeyId'; "
         "the harness passes the same value under both names."
     ),
+    "AWS::Logs::LogGroup Arn in policies": (
+        "moto 5.2 answers Fn::GetAtt <LogGroup>.Arn without the ':*' suffix CloudFormation "
+        "documents (arn:...:log-group:NAME:*); inside IAM policy documents the harness appends "
+        "it, so policies are evaluated with the ARN a real deployment gets (a grant on "
+        "'<Arn>:log-stream:*' then matches nothing, as in AWS)."
+    ),
     "Referenced unsupported resource": (
         "moto 5.2 skips a resource type it cannot emulate (e.g. AWS::SageMaker::Domain, "
         "AWS::Bedrock::Guardrail) with a warning, but then fails the whole stack when another "
@@ -173,10 +179,38 @@ def prepare_template(template: dict[str, Any]) -> tuple[dict[str, Any], Counter[
         if resource["Type"] == "AWS::Logs::LogGroup" and "KmsKeyId" in props:
             props["kmsKeyId"] = props["KmsKeyId"]
             shims.append("AWS::Logs::LogGroup KmsKeyId")
+    if _real_log_group_arns(resources):
+        shims.append("AWS::Logs::LogGroup Arn in policies")
     shims = sorted(set(shims))
     if removed or unsupported:
         prepared = _replace_references(prepared, removed | unsupported, arn_like=unsupported)
     return prepared, stood_in, shims
+
+
+def _real_log_group_arns(resources: dict[str, Any]) -> bool:
+    """Give log-group ``Arn`` attributes in policy documents their documented ``:*`` suffix."""
+    groups = {lid for lid, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    changed = False
+
+    def fix(node: Any) -> Any:
+        nonlocal changed
+        if isinstance(node, list):
+            return [fix(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        attribute = node.get("Fn::GetAtt")
+        if len(node) == 1 and isinstance(attribute, list) and attribute[1:] == ["Arn"]:
+            if attribute[0] in groups:
+                changed = True
+                return {"Fn::Join": ["", [node, ":*"]]}
+            return node
+        return {key: fix(value) for key, value in node.items()}
+
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            props["PolicyDocument"] = fix(props["PolicyDocument"])
+    return changed
 
 
 # Types moto applies although it records no physical ID for them (see OfflineDeployment.deploy).

@@ -13,7 +13,13 @@ What moto's enforcement can prove (moto 5.2.5), and so what rows are allowed to 
   any resource) is meaningful, an *allow* row for a resource-scoped grant is not, so there are
   none;
 * conditions in identity policies and all resource policies (bucket, key) are ignored: those are
-  proven by template assertions and the compliance gates instead.
+  proven by template assertions and the compliance gates instead;
+* CloudWatch Logs ``CreateLogStream`` and ``PutLogEvents`` are checked against ``*`` by moto;
+  during the matrix the harness tells moto the stream's ARN
+  (``arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM``, the resource AWS
+  authorises), and the deploy step gives log-group ``Arn`` attributes in policies their real
+  ``:*`` suffix (``offline/deploy.py``), so "writes its own log group and no other" rows are
+  meaningful: a grant on ``<Arn>:log-stream:*`` fails them, as it fails in AWS.
 
 Two control rows use a probe role the harness creates with a known policy: one allowed, one
 denied. They fail if enforcement is off or if allowed calls cannot succeed, so a matrix of denies
@@ -45,7 +51,7 @@ class Targets:
     buckets: dict[str, str]  # family -> bucket name
     queues: dict[str, str]  # matrix role key -> URL of that function's dead-letter queue
     keys: dict[str, str]  # "data" / "logs" -> key ARN
-    log_groups: list[str]
+    log_groups: dict[str, str]  # matrix role key -> name of the log group that role writes
     account: str
     region: str
     client: Callable[[str, dict[str, str]], Any]  # (service, credentials) -> client
@@ -73,6 +79,33 @@ def _send(queue_of: str) -> Call:
     return lambda t, c: t.client("sqs", c).send_message(
         QueueUrl=t.queues[queue_of], MessageBody='{"matrix": "probe"}'
     )
+
+
+def _logs(t: Targets, c: dict[str, str]) -> Any:
+    return t.client("logs", c)
+
+
+def _log_rows(role: str, other: str, stream: str = "matrix-probe") -> tuple[Check, ...]:
+    """A role writes log events to its own log group (``stream`` in it) and not to ``other``'s."""
+
+    def create(t: Targets, c: dict[str, str]) -> Any:
+        return _logs(t, c).create_log_stream(logGroupName=t.log_groups[role], logStreamName=stream)
+
+    def put(group_of: str) -> Call:
+        return lambda t, c: _logs(t, c).put_log_events(
+            logGroupName=t.log_groups[group_of],
+            logStreamName=stream,
+            logEvents=[{"timestamp": 1767225600000, "message": '{"matrix": "probe"}'}],
+        )
+
+    return (
+        Check(role, f"logs:CreateLogStream {stream} in its own log group", "allow",
+              "it must be able to log at all (a grant matching no stream ARN fails here)", create),
+        Check(role, "logs:PutLogEvents to its own log group", "allow",
+              "its log lines reach its own encrypted log group", put(role)),
+        Check(role, f"logs:PutLogEvents to the {other} log group", "deny",
+              "it cannot write into (or forge) another component's logs", put(other)),
+    )  # fmt: skip
 
 
 def _function_rows(role: str, other: str, purpose: str) -> tuple[Check, ...]:
@@ -140,8 +173,9 @@ MATRIX: tuple[Check, ...] = (
         "logs:DeleteLogGroup on the flow-log group",
         "deny",
         "it can add log events but never delete the evidence",
-        lambda t, c: t.client("logs", c).delete_log_group(logGroupName=t.log_groups[0]),
+        lambda t, c: t.client("logs", c).delete_log_group(logGroupName=t.log_groups["flow-logs"]),
     ),
+    *_log_rows("flow-logs", "findings-router"),
     Check(
         "flow-logs",
         "iam:CreateUser",
@@ -175,7 +209,9 @@ MATRIX: tuple[Check, ...] = (
         lambda t, c: t.client("iam", c).create_user(UserName="escalation"),
     ),
     *_function_rows("findings-router", "access-review", "it normalises findings events"),
+    *_log_rows("findings-router", "access-review"),
     *_function_rows("access-review", "findings-router", "it reads IAM metadata, not data"),
+    *_log_rows("access-review", "findings-router"),
     Check(
         "access-review",
         "iam:ListRoles",
@@ -184,6 +220,16 @@ MATRIX: tuple[Check, ...] = (
         lambda t, c: t.client("iam", c).list_roles(MaxItems=1),
     ),
     *_function_rows("config-rule", "findings-router", "it inspects SageMaker job settings"),
+    *_log_rows("config-rule", "audit-calls"),
+    # The deploy-time AwsCustomResource providers (Macie/Inspector calls; invocation logging).
+    *_log_rows("audit-calls", "config-rule"),
+    *_log_rows("genai-calls", "guarded-invoke"),
+    # Bedrock's delivery role for invocation logs: the one stream Bedrock writes, nothing else.
+    *_log_rows("invocation-log-delivery", "guarded-invoke", stream="aws/bedrock/modelinvocations"),
+    Check("invocation-log-delivery", "logs:CreateLogStream another in its log group", "deny",
+          "Bedrock writes one named stream; no other stream can be created",
+          lambda t, c: _logs(t, c).create_log_stream(
+              logGroupName=t.log_groups["invocation-log-delivery"], logStreamName="another")),
     # PHI redaction: reads raw clinical notes, writes only redacted copies, never the audit trail.
     Check("phi-redaction", "s3:GetObject raw/clinical/probe.txt", "allow",
           "it reads the clinical notes it must redact",
@@ -206,6 +252,8 @@ MATRIX: tuple[Check, ...] = (
           "objects it cannot process go to its dead-letter queue", _send("phi-redaction")),
     Check("phi-redaction", "sqs:SendMessage to the guarded-invoke dead-letter queue", "deny",
           "each function reaches only its own queue", _send("guarded-invoke")),
+    *_log_rows("phi-redaction", "guarded-invoke"),
+    *_log_rows("guarded-invoke", "phi-redaction"),
     # SageMaker training jobs: curated training data in, experiment artifacts out; no raw PHI.
     Check("training-job", "s3:GetObject curated/training/probe.txt", "allow",
           "training reads its curated input prefix",
@@ -239,8 +287,25 @@ ROLE_FINDERS: dict[str, tuple[str, str]] = {
     "access-review": ("findings", "AccessReviewRole"),
     "config-rule": ("audit", "SageMakerIsolationRuleRole"),
     "phi-redaction": ("genai", "PhiRedactionRole"),
+    "guarded-invoke": ("genai", "GuardedInvokeRole"),
+    "audit-calls": ("audit", "SdkCallsRole"),
+    "genai-calls": ("genai", "InvocationLoggingConfigurationRole"),
+    "invocation-log-delivery": ("genai", "InvocationLoggingDeliveryRole"),
     "training-job": ("ml", "RolesTrainingJobRole"),
     "bedrock-invoker": ("genai", "InvocationRole"),
+}
+
+# The log group each role writes: (stack kind, logical-ID prefix).
+LOG_GROUP_FINDERS: dict[str, tuple[str, str]] = {
+    "flow-logs": ("network", "NetworkFlowLogGroup"),
+    "findings-router": ("findings", "FindingsRouterLogGroup"),
+    "access-review": ("findings", "AccessReviewLogGroup"),
+    "config-rule": ("audit", "SageMakerIsolationRuleLogGroup"),
+    "audit-calls": ("audit", "SdkCallsLogGroup"),
+    "genai-calls": ("genai", "InvocationLoggingProviderLogGroup"),
+    "invocation-log-delivery": ("genai", "InvocationLoggingLogGroup"),
+    "phi-redaction": ("genai", "PhiRedactionLogGroup"),
+    "guarded-invoke": ("genai", "GuardedInvokeLogGroup"),
 }
 
 # Each function role's dead-letter queue: (stack kind, logical-ID prefix).
@@ -320,18 +385,37 @@ def _create_probe(iam: Any, s3: Any, targets: Targets) -> None:
     s3.put_object(Bucket=targets.buckets["curated"], Key=TRAINING_KEY, Body=b"probe")
 
 
+LOG_STREAM_ACTIONS = frozenset({"CreateLogStream", "PutLogEvents"})
+
+
+def _log_stream_resource(response: Any) -> str:
+    """The ARN AWS authorises a CreateLogStream/PutLogEvents call against (else ``*``)."""
+    if response._get_action() not in LOG_STREAM_ACTIONS:
+        return "*"
+    return (
+        f"arn:aws:logs:{response.region}:{response.current_account}:log-group:"
+        f"{response._get_param('logGroupName')}:log-stream:{response._get_param('logStreamName')}"
+    )
+
+
 @contextmanager
 def iam_enforcement() -> Iterator[None]:
-    """Switch moto's IAM enforcement on for the block (every request is authorised)."""
+    """Switch moto's IAM enforcement on for the block (every request is authorised).
+
+    Log-stream writes are authorised against the stream's ARN meanwhile (see the module notes).
+    """
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.logs.responses import LogsResponse
 
     saved = settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     ActionAuthenticatorMixin.request_count = 0
+    LogsResponse._determine_resource = _log_stream_resource  # type: ignore[attr-defined]
     try:
         yield
     finally:
+        del LogsResponse._determine_resource  # type: ignore[attr-defined]
         settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 
 from offline.deploy import StackReport
-from offline.permissions import QUEUE_FINDERS, Targets, find
+from offline.permissions import LOG_GROUP_FINDERS, QUEUE_FINDERS, Targets, find
 
 # Data-stack construct IDs (a contract: see stacks/data_stack.py) -> bucket family names.
 BUCKET_IDS = {
@@ -17,6 +17,7 @@ BUCKET_IDS = {
     "Curated": "curated",
     "ModelArtifacts": "model_artifacts",
     "Audit": "audit",
+    "InvocationLogs": "invocation_logs",
     "AccessLogs": "access_logs",
     "ConfigHistory": "config_history",
 }
@@ -63,7 +64,7 @@ def targets(reports: dict[str, StackReport], emulator: Emulator, account: str) -
         buckets=bucket_names(reports["data"]),
         queues=find(reports, QUEUE_FINDERS, "AWS::SQS::Queue"),
         keys={"data": export_value(cfn, "DataKey"), "logs": export_value(cfn, "LogsKey")},
-        log_groups=reports["network"].ids_of_type("AWS::Logs::LogGroup"),
+        log_groups=find(reports, LOG_GROUP_FINDERS, "AWS::Logs::LogGroup"),
         account=account,
         region=emulator.region,
         client=lambda service, credentials: emulator.client(service, **credentials),

@@ -4,6 +4,8 @@ from platform_config.catalogue import ENDPOINT_SERVICES, SECURITYHUB_STANDARDS
 from platform_config.loader import (
     BUCKETS,
     CONTEXT_KEY,
+    LAMBDA_UNRESERVED_MINIMUM,
+    RESERVED_FUNCTIONS,
     SELECT_KEY,
     AccessReviewConfig,
     AuditConfig,
@@ -13,14 +15,18 @@ from platform_config.loader import (
     EnvironmentConfig,
     MacieConfig,
     PlatformConfig,
+    ReservedConcurrency,
     load_config,
     read_cdk_json,
+    singletons_owned,
 )
 
 __all__ = [
     "BUCKETS",
     "CONTEXT_KEY",
     "ENDPOINT_SERVICES",
+    "LAMBDA_UNRESERVED_MINIMUM",
+    "RESERVED_FUNCTIONS",
     "SECURITYHUB_STANDARDS",
     "SELECT_KEY",
     "AccessReviewConfig",
@@ -31,6 +37,8 @@ __all__ = [
     "EnvironmentConfig",
     "MacieConfig",
     "PlatformConfig",
+    "ReservedConcurrency",
     "load_config",
     "read_cdk_json",
+    "singletons_owned",
 ]

@@ -82,7 +82,7 @@ class _Missing:
 _MISSING: Any = _Missing()
 
 
-BUCKETS = ("raw", "curated", "model_artifacts", "audit", "access_logs")
+BUCKETS = ("raw", "curated", "model_artifacts", "audit", "invocation_logs", "access_logs")
 """The bucket family every environment has (config keys under ``data.buckets``)."""
 
 
@@ -99,11 +99,13 @@ class DataConfig:
     """The data layer: admin exception, audit object lock, and the bucket family."""
 
     admin_principal_arns: tuple[str, ...]
+    forward_access_services: tuple[str, ...]
     audit_object_lock: ObjectLock
     raw: BucketConfig
     curated: BucketConfig
     model_artifacts: BucketConfig
     audit: BucketConfig
+    invocation_logs: BucketConfig
     access_logs: BucketConfig
 
 
@@ -147,6 +149,44 @@ class AuditConfig:
         return service in self.account_services
 
 
+RESERVED_FUNCTIONS = (
+    "findings_router",
+    "access_review",
+    "sagemaker_isolation_rule",
+    "audit_deploy_calls",
+    "genai_deploy_calls",
+    "guarded_invoke",
+    "phi_redaction",
+)
+"""The platform's Lambda functions whose reservations ``reserved_concurrency`` sets."""
+
+LAMBDA_UNRESERVED_MINIMUM = 100
+"""Lambda refuses a reservation that leaves fewer unreserved executions than this in the account."""
+
+
+@dataclass(frozen=True)
+class ReservedConcurrency:
+    """Reserved concurrent executions per function; ``None`` reserves nothing for it."""
+
+    findings_router: int | None
+    access_review: int | None
+    sagemaker_isolation_rule: int | None
+    audit_deploy_calls: int | None
+    genai_deploy_calls: int | None
+    guarded_invoke: int | None
+    phi_redaction: int | None
+
+    @property
+    def total(self) -> int:
+        """Executions the environment reserves in all."""
+        return sum(getattr(self, name) or 0 for name in RESERVED_FUNCTIONS)
+
+    @property
+    def account_limit_needed(self) -> int:
+        """The Lambda concurrency limit the account needs for these reservations (0: any)."""
+        return self.total + LAMBDA_UNRESERVED_MINIMUM if self.total else 0
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment environment (account + region), validated."""
@@ -164,6 +204,7 @@ class EnvironmentConfig:
     alert_email: str
     termination_protection: bool
     tags: tuple[tuple[str, str], ...]
+    reserved_concurrency: ReservedConcurrency
     data: DataConfig
     audit: AuditConfig
     s3_prefix_list_id: str
@@ -198,6 +239,7 @@ _ENV_KEYS = frozenset(
         "alert_email",
         "termination_protection",
         "tags",
+        "reserved_concurrency",
         "data",
         "audit",
         "s3_prefix_list_id",
@@ -213,6 +255,7 @@ _LIFECYCLE_KEYS = frozenset(
         "abort_incomplete_multipart_days",
     }
 )
+_SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}\.amazonaws\.com$")
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):role/[\w+=,.@/-]{1,512}$")
 
 
@@ -248,13 +291,42 @@ def load_config(context: Mapping[str, Any], selected: str | None = None) -> Plat
         raise ConfigError(envs_key, raw_envs, "at least one environment")
     if selected is not None and selected not in raw_envs:
         raise ConfigError(SELECT_KEY, selected, f"one of {', '.join(sorted(raw_envs))}")
-    names = [selected] if selected is not None else list(raw_envs)
+    # Every environment is validated, also when one is selected: singletons are checked
+    # across all of them.
+    environments = [_environment(name, raw_envs[name], f"{envs_key}.{name}") for name in raw_envs]
+    _check_singleton_owners(environments, envs_key)
     return PlatformConfig(
         project=project,
-        environments=tuple(
-            _environment(name, raw_envs[name], f"{envs_key}.{name}") for name in names
-        ),
+        environments=tuple(e for e in environments if selected in (None, e.name)),
     )
+
+
+def singletons_owned(env: EnvironmentConfig) -> tuple[str, ...]:
+    """The one-per-account-and-region things ``env``'s stacks create."""
+    enforced = ("enforced_guardrail",) if env.genai.enforce_guardrail_in_account else ()
+    return (*env.audit.account_services, *enforced)
+
+
+def _check_singleton_owners(environments: Sequence[EnvironmentConfig], envs_key: str) -> None:
+    """Refuse two environments in one account and region owning the same singleton."""
+    owners: dict[tuple[str, str, str], str] = {}
+    for env in environments:
+        for service in singletons_owned(env):
+            first = owners.setdefault((env.account, env.region, service), env.name)
+            if first == env.name:
+                continue
+            where = (
+                "genai.enforce_guardrail_in_account"
+                if service == "enforced_guardrail"
+                else "audit.account_services"
+            )
+            raise ConfigError(
+                f"{envs_key}.{env.name}.{where}",
+                service,
+                f"environments {first} and {env.name} share account {env.account} and region "
+                f"{env.region}, and {service} exists once per account and region: let one of "
+                "them own it",
+            )
 
 
 def _environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
@@ -348,10 +420,29 @@ def _environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
         alert_email=email,
         termination_protection=protection,
         tags=_tags(raw, f"{key}.tags"),
+        reserved_concurrency=_reserved_concurrency(raw, f"{key}.reserved_concurrency"),
         data=_data(raw, f"{key}.data", account),
         audit=_audit(raw, f"{key}.audit"),
         **_workloads(raw, key, account=account, region=region, endpoints=endpoints),
     )
+
+
+def _reserved_concurrency(raw: Mapping[str, Any], key: str) -> ReservedConcurrency:
+    block = _get(
+        raw, "reserved_concurrency", key, dict, f"an object with {', '.join(RESERVED_FUNCTIONS)}"
+    )
+    _no_unknown(block, key, set(RESERVED_FUNCTIONS))
+    values: dict[str, int | None] = {}
+    for name in RESERVED_FUNCTIONS:
+        # Absent and null both mean "no reservation" (the CDK CLI drops null context values);
+        # unknown names are refused above, so a misspelt function cannot pass for absent.
+        value = block.get(name)
+        if value is not None and (type(value) is not int or not 1 <= value <= 1000):
+            raise ConfigError(
+                f"{key}.{name}", value, "an integer from 1 to 1000, or null for no reservation"
+            )
+        values[name] = value
+    return ReservedConcurrency(**values)
 
 
 def _workloads(
@@ -372,8 +463,21 @@ def _data(raw: Mapping[str, Any], key: str, account: str) -> DataConfig:
     data = _get(
         raw, "data", key, dict, "an object with admin_principal_arns, audit_object_lock, buckets"
     )
-    _no_unknown(data, key, {"admin_principal_arns", "audit_object_lock", "buckets"})
+    _no_unknown(
+        data,
+        key,
+        {"admin_principal_arns", "forward_access_services", "audit_object_lock", "buckets"},
+    )
     admins = _str_list(data, "admin_principal_arns", key, min_items=0)
+    services = _str_list(data, "forward_access_services", key, min_items=0)
+    for service in services:
+        if not _SERVICE_PRINCIPAL.match(service):
+            raise ConfigError(
+                f"{key}.forward_access_services",
+                service,
+                "an AWS service principal such as athena.amazonaws.com (the services allowed to "
+                "reach the data buckets outside the VPC endpoint on a caller's behalf)",
+            )
     for arn in admins:
         match = _ROLE_ARN.match(arn)
         if not match or match.group("account") != account:
@@ -404,6 +508,13 @@ def _data(raw: Mapping[str, Any], key: str, account: str) -> DataConfig:
             buckets["audit"].lifecycle.expiration_days,
             f"{problem}: keep audit logs at least as long as they are locked",
         )
+    if buckets["invocation_logs"].lifecycle.expiration_days is None:
+        raise ConfigError(
+            f"{buckets_key}.invocation_logs.lifecycle.expiration_days",
+            None,
+            "a number of days: invocation logs hold prompts and answers (possibly PHI), so they "
+            "need a retention after which a deletion request can be honoured",
+        )
     seen: dict[str, str] = {}
     for name, bucket in buckets.items():
         if bucket.name is None:
@@ -415,7 +526,12 @@ def _data(raw: Mapping[str, Any], key: str, account: str) -> DataConfig:
                 f"already used by bucket {seen[bucket.name]}",
             )
         seen[bucket.name] = name
-    return DataConfig(admin_principal_arns=tuple(admins), audit_object_lock=lock, **buckets)
+    return DataConfig(
+        admin_principal_arns=tuple(admins),
+        forward_access_services=tuple(services),
+        audit_object_lock=lock,
+        **buckets,
+    )
 
 
 _AUDIT_KEYS = frozenset(

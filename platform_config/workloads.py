@@ -65,6 +65,10 @@ _ANALYZER_IMAGE = re.compile(
 )
 
 
+SAGEMAKER_LOG_GROUP_MODES = ("create", "adopt")
+"""``ml.sagemaker_log_groups``: create SageMaker's fixed-name log groups, or adopt existing ones."""
+
+
 @dataclass(frozen=True)
 class UserProfile:
     """A Studio user profile and the persona whose execution role it runs with."""
@@ -87,6 +91,7 @@ class MonitoringConfig:
 class MlConfig:
     """SageMaker: Studio users, job rules, registry, model card, optional monitoring."""
 
+    sagemaker_log_groups: str
     user_profiles: tuple[UserProfile, ...]
     job_instance_types: tuple[str, ...]
     log_retention_days: int
@@ -112,7 +117,6 @@ class InvocationLoggingConfig:
 class GuardedInvokeConfig:
     """Limits of the guarded-invoke function."""
 
-    reserved_concurrency: int
     max_prompt_chars: int
     max_output_tokens: int
 
@@ -126,7 +130,6 @@ class PhiConfig:
     min_score: float
     redact_low_score: bool
     max_object_bytes: int
-    reserved_concurrency: int
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,7 @@ def parse_ml(
             "model_card_file",
             "model_card_status",
             "monitoring",
+            "sagemaker_log_groups",
         },
     )
     _require_endpoints(
@@ -304,7 +308,16 @@ def parse_ml(
             f"{key}.model_card_status", status, f"one of {', '.join(MODEL_CARD_STATUSES)}"
         )
 
+    log_groups = _text(raw, "sagemaker_log_groups", key)
+    if log_groups not in SAGEMAKER_LOG_GROUP_MODES:
+        raise ConfigError(
+            f"{key}.sagemaker_log_groups",
+            log_groups,
+            "create (the ML stack creates /aws/sagemaker/* encrypted; they must not exist yet) "
+            "or adopt (they already exist in the account: only referenced)",
+        )
     return MlConfig(
+        sagemaker_log_groups=log_groups,
         user_profiles=tuple(profiles),
         job_instance_types=tuple(instance_types),
         log_retention_days=_retention(raw, "log_retention_days", key),
@@ -443,9 +456,8 @@ def _invocation_logging(raw: Mapping[str, Any], key: str) -> InvocationLoggingCo
 
 def _guarded_invoke(raw: Mapping[str, Any], key: str) -> GuardedInvokeConfig:
     invoke = _get(raw, "guarded_invoke", key, dict, "an object")
-    _no_unknown(invoke, key, {"reserved_concurrency", "max_prompt_chars", "max_output_tokens"})
+    _no_unknown(invoke, key, {"max_prompt_chars", "max_output_tokens"})
     return GuardedInvokeConfig(
-        reserved_concurrency=_int(invoke, "reserved_concurrency", key, 1, 1000),
         max_prompt_chars=_int(invoke, "max_prompt_chars", key, 1, 1_000_000),
         max_output_tokens=_int(invoke, "max_output_tokens", key, 1, 1_000_000),
     )
@@ -462,7 +474,6 @@ def _phi(raw: Mapping[str, Any], key: str) -> PhiConfig:
             "min_score",
             "redact_low_score",
             "max_object_bytes",
-            "reserved_concurrency",
         },
     )
     return PhiConfig(
@@ -471,7 +482,6 @@ def _phi(raw: Mapping[str, Any], key: str) -> PhiConfig:
         min_score=_number(phi, "min_score", key, 0.0, 1.0),
         redact_low_score=_bool(phi, "redact_low_score", key),
         max_object_bytes=_int(phi, "max_object_bytes", key, 1, 100_000_000),
-        reserved_concurrency=_int(phi, "reserved_concurrency", key, 1, 1000),
     )
 
 

@@ -21,8 +21,12 @@ ACCOUNT_SERVICES: tuple[str, ...] = (
     "macie",
     "inspector",
     "access_analyzer",
+    "bedrock_invocation_logging",
 )
-"""The one-per-account-and-region services an audit stack can own (see the README)."""
+"""The one-per-account-and-region services an environment can own (see the README).
+
+The audit stack owns the first six; ``bedrock_invocation_logging`` is the GenAI stack's.
+"""
 
 MACIE_PUBLISHING_FREQUENCIES: tuple[str, ...] = ("FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS")
 MACIE_SCHEDULES: tuple[str, ...] = ("DAILY", "WEEKLY", "MONTHLY")

@@ -42,13 +42,19 @@ class SecureGuardrail(Construct):
         rollback) rather than deleted;
       * with ``enforce_in_account``, the account-level enforced guardrail configuration
         (``CfnEnforcedGuardrailConfiguration``): Bedrock applies this version to every model
-        invocation in the account and region, whatever the caller asks for.
+        invocation in the account and region, whatever the caller asks for, on every model
+        (no model filter) and with selective content guarding set to ``COMPREHENSIVE`` for both
+        the system prompt and the messages (the whole prompt is evaluated; nothing a caller tags
+        can opt out). Every principal of the account that calls a model then needs
+        ``bedrock:ApplyGuardrail`` on this guardrail, or its calls fail with AccessDenied: attach
+        ``enforced_use_policy`` (a customer-managed policy granting exactly that) to those roles.
 
     The guardrail itself is not encrypted with a customer-managed key: it holds configuration
     (topic definitions, patterns), not data, and a CMK would require every invoker to hold
     ``kms:Decrypt`` on it.
 
-    Attributes: ``guardrail`` (L1), ``version`` (L1), ``guardrail_arn``, ``guardrail_id``,
+    Attributes: ``guardrail`` (L1), ``version`` (L1), ``enforced`` and ``enforced_use_policy``
+    (``None`` unless enforced), ``guardrail_arn``, ``guardrail_id``,
     ``version_number``, ``versioned_arn`` (``<arn>:<version>``: the value the
     ``bedrock:GuardrailIdentifier`` condition key carries).
     """
@@ -106,12 +112,31 @@ class SecureGuardrail(Construct):
         self.version_number = self.version.attr_version
         self.versioned_arn = f"{self.guardrail_arn}:{self.version_number}"
         self.enforced: bedrock.CfnEnforcedGuardrailConfiguration | None = None
+        self.enforced_use_policy: iam.ManagedPolicy | None = None
         if enforce_in_account:
             self.enforced = bedrock.CfnEnforcedGuardrailConfiguration(
                 self,
                 "EnforcedInAccount",
                 guardrail_identifier=self.guardrail_arn,
                 guardrail_version=self.version_number,
+                selective_content_guarding=(
+                    bedrock.CfnEnforcedGuardrailConfiguration.SelectiveContentGuardingProperty(
+                        messages="COMPREHENSIVE", system="COMPREHENSIVE"
+                    )
+                ),
+            )
+            self.enforced_use_policy = iam.ManagedPolicy(
+                self,
+                "EnforcedGuardrailUsePolicy",
+                description="Attach to every role that calls Bedrock models in this account: the "
+                "enforced guardrail is applied to its calls",
+                statements=[
+                    iam.PolicyStatement(
+                        sid="ApplyTheEnforcedGuardrail",
+                        actions=["bedrock:ApplyGuardrail"],
+                        resources=[self.guardrail_arn],
+                    )
+                ],
             )
 
     def invoke_statements(

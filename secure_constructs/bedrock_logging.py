@@ -16,7 +16,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from secure_constructs.compliance import acknowledge, skip_checkov
+from secure_constructs.compliance import (
+    KnownNoncompliance,
+    acknowledge,
+    apply_reserved_concurrency,
+    skip_checkov,
+)
 from secure_constructs.managed_policy_role import (
     ACTIONS_WITHOUT_RESOURCE_TYPES,
     acknowledge_wildcards,
@@ -58,7 +63,8 @@ class BedrockInvocationLogging(Construct):
     environment. Invocation logs hold prompts and answers (possibly PHI): read access to the
     bucket prefix and the log group is audit access.
 
-    Attributes: ``log_group``, ``delivery_role``, ``configuration`` (the custom resource).
+    Attributes: ``log_group``, ``delivery_role``, ``configuration`` (the custom resource),
+    ``known_noncompliance`` (the provider function's expected Config results).
     """
 
     def __init__(
@@ -74,8 +80,10 @@ class BedrockInvocationLogging(Construct):
         text_data: bool = True,
         image_data: bool = False,
         embedding_data: bool = False,
+        reserved_concurrency: int | None = 1,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._reserved_concurrency = reserved_concurrency
         if not prefix or not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix:
             raise ValueError(
                 f"BedrockInvocationLogging prefix {prefix!r}: a key prefix ending with '/'"
@@ -252,7 +260,13 @@ class BedrockInvocationLogging(Construct):
         if not isinstance(function, lambda_.CfnFunction):
             raise RuntimeError("AwsCustomResource's provider function was not found; revisit")
         function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
-        function.reserved_concurrent_executions = 1
+        self.known_noncompliance = [
+            KnownNoncompliance("LAMBDA_INSIDE_VPC", function.ref, "deploy-time provider"),
+            KnownNoncompliance(
+                "LAMBDA_DLQ_CHECK", function.ref, "synchronous deploy-time provider"
+            ),
+            *apply_reserved_concurrency(function, self._reserved_concurrency),
+        ]
         synchronous = (
             "CloudFormation invokes custom-resource handlers synchronously and waits for the "
             "answer: a dead-letter queue only receives failed asynchronous invocations, and a "

@@ -6,7 +6,10 @@ the number can be watched and should only go down.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
 PROJECT_ACK_METADATA_TYPE = "secure-ml:acknowledgement"
@@ -46,3 +49,57 @@ def nag_partition(stack: cdk.Stack) -> str:
     """
     partition = stack.partition
     return "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition
+
+
+UNRESERVED_REASON = (
+    "Reserved concurrency is switched off for this function in the configuration "
+    "(reserved_concurrency.<function> = null), because Lambda refuses any reservation that "
+    "leaves an account fewer than 100 unreserved executions and this account's limit is too low "
+    "for it; the function then shares the account's unreserved pool."
+)
+
+
+@dataclass(frozen=True)
+class KnownNoncompliance:
+    """A NON_COMPLIANT result of an AWS Config managed rule that the platform expects.
+
+    ``managed_rule`` is the rule's identifier (``LAMBDA_INSIDE_VPC``), ``resource_id`` the ID
+    Config reports for the resource (for a Lambda function its name; a token is fine), and
+    ``reason`` why it is acknowledged. The findings router drops these instead of alerting.
+    """
+
+    managed_rule: str
+    resource_id: str
+    reason: str
+
+
+def apply_reserved_concurrency(
+    function: lambda_.CfnFunction, reserved: int | None
+) -> list[KnownNoncompliance]:
+    """Set ``ReservedConcurrentExecutions`` on a Lambda function, or record why there is none.
+
+    ``reserved`` is an integer of at least 1, or ``None`` for no reservation; ``None`` adds the
+    acknowledgements of the rules that require one (HIPAA/NIST ``LambdaConcurrency``, checkov
+    ``CKV_AWS_115``) with ``UNRESERVED_REASON``, so only a configuration that opts out pays them,
+    and returns the Config rule result that follows from it (``LAMBDA_CONCURRENCY_CHECK``).
+    """
+    if reserved is not None and reserved < 1:
+        raise ValueError(f"reserved concurrency must be >= 1 or None, got {reserved}")
+    # The L1 attribute, not a property override: the cdk-nag rules read the attribute.
+    function.reserved_concurrent_executions = reserved
+    if reserved is not None:
+        return []
+    acknowledge(
+        function,
+        [
+            "HIPAA.Security::HIPAA.Security-LambdaConcurrency",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+        ],
+        UNRESERVED_REASON,
+    )
+    skip_checkov(function, "CKV_AWS_115", UNRESERVED_REASON)
+    return [
+        KnownNoncompliance(
+            "LAMBDA_CONCURRENCY_CHECK", function.ref, "reserved concurrency off in config"
+        )
+    ]

@@ -174,6 +174,11 @@ class ManagedRuleSpec:
     parameters: Mapping[str, str] = field(default_factory=dict)
 
 
+def managed_rule_name(name_prefix: str, identifier: str) -> str:
+    """The Config rule name ``ManagedRuleSet`` gives the managed rule ``identifier``."""
+    return f"{name_prefix}-{identifier.lower().replace('_', '-')}"[:128]
+
+
 class ManagedRuleSet(Construct):
     """A set of AWS managed Config rules named ``<name_prefix>-<identifier in kebab case>``.
 
@@ -207,7 +212,7 @@ class ManagedRuleSet(Construct):
                 self,
                 "".join(part.capitalize() for part in kebab.split("-")),
                 identifier=spec.identifier,
-                config_rule_name=f"{name_prefix}-{kebab}"[:128],
+                config_rule_name=managed_rule_name(name_prefix, spec.identifier),
                 description=spec.control,
                 input_parameters=dict(spec.parameters) or None,
             )

@@ -182,13 +182,18 @@ class EncryptionKey(Construct):
     def allow_cloudtrail(self, *, trail_arn: str) -> None:
         """Let CloudTrail encrypt the log files of one trail with the key, and describe the key.
 
-        Two statements for the ``cloudtrail.amazonaws.com`` principal, as the CloudTrail key
+        Three statements for the ``cloudtrail.amazonaws.com`` principal, as the CloudTrail key
         policy documentation prescribes: ``kms:GenerateDataKey*`` when ``aws:SourceArn`` is
         ``trail_arn`` and the encryption context names a trail of this account
-        (``kms:EncryptionContext:aws:cloudtrail:arn``), and ``kms:DescribeKey`` for that trail.
-        ``trail_arn`` must be a literal ARN (the trail's name is known before it exists), so
-        this key's stack never depends on the trail's. Reading log files needs no statement
-        here: readers decrypt through S3 (``allow_use_via_services(["s3"])``).
+        (``kms:EncryptionContext:aws:cloudtrail:arn``); ``kms:DescribeKey`` for that trail; and
+        ``kms:Decrypt`` for that trail of this account (``aws:SourceArn``, ``aws:SourceAccount``),
+        which CloudTrail needs to create or update a trail whose bucket uses an S3 Bucket Key
+        (the platform's buckets do). The Decrypt statement pins the trail by source rather than
+        by the ``aws:cloudtrail:arn`` encryption context, because data keys derived from a
+        Bucket Key carry the bucket's context, not the trail's. ``trail_arn`` must be a literal
+        ARN (the trail's name is known before it exists), so this key's stack never depends on
+        the trail's. Reading log files needs no statement here: readers decrypt through S3
+        (``allow_use_via_services(["s3"])``).
         """
         stack = self._stack
         source = {"StringEquals": {"aws:SourceArn": trail_arn}}
@@ -205,6 +210,17 @@ class EncryptionKey(Construct):
                             f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
                         )
                     },
+                },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailToDecryptWithTheBucketKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceArn": trail_arn, "aws:SourceAccount": stack.account}
                 },
             )
         )

@@ -62,7 +62,7 @@ class PhiRedactionPipeline(Construct):
         min_score: float = 0.5,
         redact_low_score: bool = True,
         max_object_bytes: int = 1_000_000,
-        reserved_concurrency: int = 5,
+        reserved_concurrency: int | None = 5,
         log_retention_days: int = 365,
     ) -> None:
         super().__init__(scope, construct_id)

@@ -121,6 +121,18 @@ WILDCARD_RULES: tuple[tuple[str, str], ...] = (
 """Why each kind of wildcard in the SageMaker roles is acceptable (``acknowledge_wildcards``)."""
 
 
+# Job kind (its ARN resource type) -> the actions that follow one job of that kind.
+_FOLLOW_ACTIONS: dict[str, tuple[str, ...]] = {
+    "hyper-parameter-tuning-job": (
+        "sagemaker:DescribeHyperParameterTuningJob",
+        "sagemaker:StopHyperParameterTuningJob",
+    ),
+    "processing-job": ("sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"),
+    "training-job": ("sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"),
+    "transform-job": ("sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"),
+}
+
+
 class SageMakerRoles(Construct):
     """The four SageMaker roles (module docstring) and how they are tied together.
 
@@ -337,17 +349,12 @@ class SageMakerRoles(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="FollowOwnJobs",
-                actions=[
-                    "sagemaker:AddTags",
-                    "sagemaker:DescribeHyperParameterTuningJob",
-                    "sagemaker:DescribeProcessingJob",
-                    "sagemaker:DescribeTrainingJob",
-                    "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopHyperParameterTuningJob",
-                    "sagemaker:StopProcessingJob",
-                    "sagemaker:StopTrainingJob",
-                    "sagemaker:StopTransformJob",
-                ],
+                # Describe/Stop only for the job kinds this persona may create: an action whose
+                # resource type is not among the statement's resources would never apply.
+                actions=sorted(
+                    {"sagemaker:AddTags"}
+                    | {a for kind in job_resources for a in _FOLLOW_ACTIONS.get(kind, ())}
+                ),
                 resources=[f"{self._arn}:{kind}/*" for kind in job_resources],
             )
         )

@@ -10,7 +10,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from secure_constructs.compliance import acknowledge, skip_checkov
+from secure_constructs.compliance import (
+    KnownNoncompliance,
+    acknowledge,
+    apply_reserved_concurrency,
+    skip_checkov,
+)
 from secure_constructs.secure_function import (
     XRAY_ACTIONS,
     dead_letter_statements,
@@ -47,16 +52,17 @@ class SdkCallProvider(Construct):
         which collects the exact statements each ``call`` declares (no ``from_sdk_calls``
         wildcard);
       * a log group encrypted with ``log_key``, ``log_retention_days`` (default 365), retained;
-      * reserved concurrency 2, X-Ray tracing, 256 MB, a 2-minute timeout, and a dead-letter
-        queue encrypted with ``queue_key`` (CloudFormation invokes the provider
-        asynchronously), set on the function's L1 resource since ``AwsCustomResource``
-        exposes none of them;
+      * ``reserved_concurrency`` (default 2; ``None`` for none, acknowledged), X-Ray
+        tracing, 256 MB, a 2-minute timeout, and a dead-letter queue encrypted with
+        ``queue_key`` (CloudFormation invokes the provider asynchronously), set on the
+        function's L1 resource since ``AwsCustomResource`` exposes none of them;
       * outside the VPC, for the reason in ``OUTSIDE_VPC_REASON`` (acknowledged here);
       * the AWS SDK bundled with the runtime (``install_latest_aws_sdk=False``: no download
         from npm at deployment).
 
     Create calls with ``call``. Attributes: ``role``, ``baseline_policy``, ``log_group``,
-    ``dead_letter_queue``, ``calls_policy`` (after the first call).
+    ``dead_letter_queue``, ``calls_policy`` and ``known_noncompliance`` (the Config results of
+    the provider function, for the findings router) after the first call.
     """
 
     def __init__(
@@ -67,8 +73,10 @@ class SdkCallProvider(Construct):
         log_key: kms.IKey,
         queue_key: kms.IKey,
         log_retention_days: int = 365,
+        reserved_concurrency: int | None = 2,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._reserved_concurrency = reserved_concurrency
         if log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(
                 f"SdkCallProvider log_retention_days={log_retention_days}: "
@@ -106,18 +114,12 @@ class SdkCallProvider(Construct):
                 iam.PolicyStatement(
                     sid="WriteOwnLogGroup",
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{self.log_group.log_group_arn}:log-stream:*"],
+                    # The Arn attribute ends in ":*" and so covers the group's streams.
+                    resources=[self.log_group.log_group_arn],
                 ),
                 iam.PolicyStatement(sid="Tracing", actions=list(XRAY_ACTIONS), resources=["*"]),
                 *dead_letter_statements(self.dead_letter_queue, queue_key, stack.region),
             ],
-        )
-        log_group_id = stack.resolve(stack.get_logical_id(cfn_log_group))
-        acknowledge(
-            self.baseline_policy,
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::<{log_group_id}.Arn>:log-stream:*]",
-            "Lambda names a log stream per execution environment at run time; the wildcard "
-            "covers only the streams of the provider's own log group.",
         )
         acknowledge(
             self.baseline_policy,
@@ -126,6 +128,7 @@ class SdkCallProvider(Construct):
         )
         self.calls_policy: iam.ManagedPolicy | None = None
         self._calls: list[cr.AwsCustomResource] = []
+        self.known_noncompliance: list[KnownNoncompliance] = []
 
     def call(
         self,
@@ -179,7 +182,10 @@ class SdkCallProvider(Construct):
         function = provider.node.default_child if provider else None
         if not isinstance(function, lambda_.CfnFunction):
             raise RuntimeError("CDK's AwsCustomResource provider was not found; revisit sdk_calls")
-        function.reserved_concurrent_executions = 2
+        self.known_noncompliance = [
+            KnownNoncompliance("LAMBDA_INSIDE_VPC", function.ref, "deploy-time provider"),
+            *apply_reserved_concurrency(function, self._reserved_concurrency),
+        ]
         function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
         function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
             target_arn=self.dead_letter_queue.queue_arn

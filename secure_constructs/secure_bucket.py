@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -59,9 +60,12 @@ class SecureBucket(Construct):
 
     With ``vpc_endpoint_id``, object reads, writes, deletes and listings are denied unless they
     come through that S3 gateway endpoint, except for ``admin_principal_arns`` (break-glass and
-    administration), service-linked roles (e.g. Macie's), and AWS services acting on a caller's
-    behalf (``aws:ViaAWSService``). ``object_lock`` turns on S3 Object Lock with a default
-    retention. ``bucket_name`` is optional (CloudFormation names the bucket) and validated.
+    administration), service-linked roles (e.g. Macie's), and requests that one of
+    ``forward_access_services`` (service principals such as ``athena.amazonaws.com``; default
+    none) makes with a caller's forward access session (``aws:CalledVia``). Any other service
+    acting for a caller (Athena, Glue, ... unless listed) is refused outside the endpoint.
+    ``object_lock`` turns on S3 Object Lock with a default retention. ``bucket_name`` is
+    optional (CloudFormation names the bucket) and validated.
 
     Grants (``grant_read``, ``grant_write``) are scoped to a key prefix and to the bucket's key
     used through S3 only. Attribute ``bucket``.
@@ -80,6 +84,7 @@ class SecureBucket(Construct):
         object_lock: ObjectLock | None = None,
         vpc_endpoint_id: str | None = None,
         admin_principal_arns: Sequence[str] = (),
+        forward_access_services: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         policy = lifecycle or LifecyclePolicy()
@@ -122,7 +127,9 @@ class SecureBucket(Construct):
         if encryption_key is not None:
             self._deny_other_encryption(encryption_key)
         if vpc_endpoint_id is not None:
-            self._deny_outside_endpoint(vpc_endpoint_id, admin_principal_arns)
+            self._deny_outside_endpoint(
+                vpc_endpoint_id, admin_principal_arns, forward_access_services
+            )
 
     def _deny_other_encryption(self, key: kms.IKey) -> None:
         self.bucket.add_to_resource_policy(
@@ -154,9 +161,18 @@ class SecureBucket(Construct):
             )
         )
 
-    def _deny_outside_endpoint(self, endpoint_id: str, admins: Sequence[str]) -> None:
+    def _deny_outside_endpoint(
+        self, endpoint_id: str, admins: Sequence[str], services: Sequence[str]
+    ) -> None:
         stack = self._stack
         exempt = [*admins, f"arn:{stack.partition}:iam::{stack.account}:role/aws-service-role/*"]
+        conditions: dict[str, Any] = {
+            "StringNotEquals": {"aws:SourceVpce": endpoint_id},
+            "ArnNotLike": {"aws:PrincipalArn": exempt},
+        }
+        if services:
+            # Absent (no forward access session) counts as "none of them": denied.
+            conditions["ForAllValues:StringNotEquals"] = {"aws:CalledVia": list(services)}
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DenyDataAccessOutsideTheVpcEndpoint",
@@ -164,11 +180,7 @@ class SecureBucket(Construct):
                 principals=[iam.AnyPrincipal()],
                 actions=list(DATA_ACTIONS),
                 resources=[self.bucket.bucket_arn, self.bucket.arn_for_objects("*")],
-                conditions={
-                    "StringNotEquals": {"aws:SourceVpce": endpoint_id},
-                    "ArnNotLike": {"aws:PrincipalArn": exempt},
-                    "Bool": {"aws:ViaAWSService": "false"},
-                },
+                conditions=conditions,
             )
         )
 

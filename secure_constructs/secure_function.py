@@ -15,7 +15,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from secure_constructs.compliance import acknowledge, nag_partition, skip_checkov
+from secure_constructs.compliance import (
+    acknowledge,
+    apply_reserved_concurrency,
+    nag_partition,
+    skip_checkov,
+)
 from secure_constructs.sizing import LOG_RETENTION_DAYS
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -36,11 +41,14 @@ class SecureFunction(Construct):
 
     Always:
       * runtime ``RUNTIME`` (the newest Python this CDK knows), code from ``code_dir`` as is
-        (no bundling, no Docker), handler ``handler``;
+        (no bundling, no Docker), handler ``handler``, ``function_name`` (default: named by
+        CloudFormation);
       * attached to ``vpc`` in ``subnets`` behind ``security_group`` (calls to AWS go through
         the VPC's endpoints where they exist, otherwise through NAT);
       * X-Ray active tracing, ``memory_size`` (default 256 MB), ``timeout`` (default 60 s),
-        ``reserved_concurrency`` (default 1) so a burst cannot starve the account or run up cost;
+        ``reserved_concurrency`` (default 1) so a burst cannot starve the account or run up cost
+        (``None``: no reservation, for accounts whose Lambda limit cannot keep 100 unreserved
+        beside it; the rules that ask for one are then acknowledged with the reason);
       * its own log group, encrypted with ``log_key``, kept ``log_retention_days`` (default 365)
         and retained when the stack is deleted;
       * its own SQS dead-letter queue, encrypted with ``queue_key``, TLS only, messages kept
@@ -58,7 +66,8 @@ class SecureFunction(Construct):
         added behind the reader's back.
 
     Attributes: ``function``, ``role``, ``policy``, ``baseline_policy``, ``log_group``,
-    ``dead_letter_queue``.
+    ``dead_letter_queue``, ``known_noncompliance`` (the Config rule results its configuration
+    implies, for the findings router).
     """
 
     def __init__(
@@ -77,11 +86,12 @@ class SecureFunction(Construct):
         queue_key: kms.IKey,
         environment: Mapping[str, str] | None = None,
         log_retention_days: int = 365,
-        reserved_concurrency: int = 1,
+        reserved_concurrency: int | None = 1,
         timeout: cdk.Duration | None = None,
         memory_size: int = 256,
         retry_attempts: int = 2,
         max_event_age: cdk.Duration | None = None,
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not (code_dir / f"{handler.split('.')[0]}.py").is_file():
@@ -93,8 +103,10 @@ class SecureFunction(Construct):
                 f"SecureFunction {construct_id} log_retention_days={log_retention_days}: "
                 f"allowed {LOG_RETENTION_DAYS}"
             )
-        if reserved_concurrency < 1:
-            raise ValueError(f"SecureFunction {construct_id}: reserved_concurrency must be >= 1")
+        if reserved_concurrency is not None and reserved_concurrency < 1:
+            raise ValueError(
+                f"SecureFunction {construct_id}: reserved_concurrency must be >= 1 or None"
+            )
         if not 0 <= retry_attempts <= 2:
             raise ValueError(f"SecureFunction {construct_id}: retry_attempts must be 0-2")
         if not subnets:
@@ -153,7 +165,8 @@ class SecureFunction(Construct):
                 iam.PolicyStatement(
                     sid="WriteOwnLogGroup",
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{self.log_group.log_group_arn}:log-stream:*"],
+                    # The Arn attribute ends in ":*" and so covers the group's streams.
+                    resources=[self.log_group.log_group_arn],
                 ),
                 iam.PolicyStatement(
                     sid="DescribeForVpcAttachment",
@@ -179,6 +192,7 @@ class SecureFunction(Construct):
             self,
             "Function",
             description=description,
+            function_name=function_name,
             runtime=RUNTIME,
             handler=handler,
             code=lambda_.Code.from_asset(str(code_dir)),
@@ -190,7 +204,6 @@ class SecureFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             memory_size=memory_size,
             timeout=timeout or cdk.Duration.seconds(60),
-            reserved_concurrent_executions=reserved_concurrency,
             environment={**(environment or {}), "DLQ_URL": self.dead_letter_queue.queue_url},
             dead_letter_queue=self.dead_letter_queue,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
@@ -202,6 +215,7 @@ class SecureFunction(Construct):
         self.function.node.add_dependency(_cfn(self.policy), _cfn(self.baseline_policy))
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
+        self.known_noncompliance = apply_reserved_concurrency(cfn_function, reserved_concurrency)
         skip_checkov(
             cfn_function,
             "CKV_AWS_173",
@@ -211,7 +225,6 @@ class SecureFunction(Construct):
         )
         ignore_redundant_role_dependency(cfn_function)
         self._acknowledge_baseline_wildcards(
-            stack,
             f"arn:{nag_partition(stack)}:ec2:{stack.region}:{stack.account}:network-interface/*",
         )
 
@@ -223,17 +236,10 @@ class SecureFunction(Construct):
         """
         _acknowledge_iam5(self.policy, findings)
 
-    def _acknowledge_baseline_wildcards(self, stack: cdk.Stack, eni_arn: str) -> None:
-        log_group_id = stack.resolve(
-            stack.get_logical_id(self.log_group.node.default_child)  # type: ignore[arg-type]
-        )
+    def _acknowledge_baseline_wildcards(self, eni_arn: str) -> None:
         _acknowledge_iam5(
             self.baseline_policy,
             {
-                f"Resource::<{log_group_id}.Arn>:log-stream:*": (
-                    "Lambda names a log stream per execution environment at run time; the "
-                    "wildcard covers only the streams of this function's own log group."
-                ),
                 "Resource::*": (
                     "ec2:DescribeNetworkInterfaces, ec2:DescribeSubnets and the X-Ray "
                     "PutTraceSegments/PutTelemetryRecords actions support no resource-level "

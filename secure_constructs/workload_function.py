@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from secure_constructs.compliance import apply_reserved_concurrency
 from secure_constructs.managed_policy_role import (
     ACTIONS_WITHOUT_RESOURCE_TYPES,
     NETWORK_INTERFACES,
@@ -69,7 +70,9 @@ class SecureFunction(Construct):
         to S3 through the gateway endpoint: no route to the internet even on subnets with NAT;
       * its own log group, encrypted with ``logs_key``, kept ``log_retention_days`` (default
         365), retained when the stack is deleted;
-      * X-Ray active tracing; ``reserved_concurrency`` (default 5) reserved executions;
+      * X-Ray active tracing; ``reserved_concurrency`` (default 5) reserved executions (``None``:
+        none, with the rules that ask for one acknowledged, for accounts whose Lambda limit
+        cannot keep 100 unreserved beside it);
       * environment variables encrypted with ``data_key`` (the role may decrypt them through
         Lambda only);
       * a ``DeadLetterQueue`` (encrypted with ``data_key``) as the asynchronous dead-letter
@@ -81,7 +84,8 @@ class SecureFunction(Construct):
         network-interface actions Lambda needs in a VPC, X-Ray, the dead-letter queue, and
         exactly ``statements`` (add more with ``add_to_role_policy`` or ``grant_*`` methods).
 
-    Attributes: ``function``, ``role``, ``dead_letter_queue``, ``security_group``, ``log_group``.
+    Attributes: ``function``, ``role``, ``dead_letter_queue``, ``security_group``, ``log_group``,
+    ``known_noncompliance`` (Config rule results its configuration implies).
     """
 
     def __init__(
@@ -100,7 +104,7 @@ class SecureFunction(Construct):
         statements: Sequence[iam.PolicyStatement] = (),
         s3_prefix_list_id: str | None = None,
         log_retention_days: int = 365,
-        reserved_concurrency: int = 5,
+        reserved_concurrency: int | None = 5,
         memory_mb: int = 256,
         timeout: cdk.Duration | None = None,
     ) -> None:
@@ -113,8 +117,10 @@ class SecureFunction(Construct):
                 f"SecureFunction {construct_id} log_retention_days={log_retention_days}: "
                 f"allowed {LOG_RETENTION_DAYS}"
             )
-        if reserved_concurrency < 1:
-            raise ValueError(f"SecureFunction {construct_id}: reserved_concurrency must be >= 1")
+        if reserved_concurrency is not None and reserved_concurrency < 1:
+            raise ValueError(
+                f"SecureFunction {construct_id}: reserved_concurrency must be >= 1 or None"
+            )
         if environment and "DLQ_URL" in environment:
             raise ValueError(f"SecureFunction {construct_id}: DLQ_URL is set by the construct")
         stack = cdk.Stack.of(self)
@@ -201,7 +207,6 @@ class SecureFunction(Construct):
             security_groups=[self.security_group],
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=self.dead_letter_queue.queue,
             on_failure=_QueueArnDestination(self.dead_letter_queue.queue.queue_arn),
             retry_attempts=ASYNC_RETRY_ATTEMPTS,
@@ -214,6 +219,7 @@ class SecureFunction(Construct):
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        self.known_noncompliance = apply_reserved_concurrency(cfn_function, reserved_concurrency)
         acknowledge_wildcards(self, [ACTIONS_WITHOUT_RESOURCE_TYPES, NETWORK_INTERFACES])
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:

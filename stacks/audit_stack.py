@@ -29,7 +29,7 @@ from constructs import Construct
 
 from platform_config import AuditConfig
 from secure_constructs.audit_trail import AuditTrail
-from secure_constructs.compliance import acknowledge
+from secure_constructs.compliance import KnownNoncompliance, acknowledge
 from secure_constructs.config_recorder import ConfigRecorder, ManagedRuleSet, ManagedRuleSpec
 from secure_constructs.encryption_key import EncryptionKey
 from secure_constructs.macie_discovery import MacieDiscovery
@@ -159,8 +159,13 @@ class AuditStack(PlatformStack):
     built from literal names, so those stacks never depend on this one.
 
     Attributes: ``alerts_topic``, ``trail``, ``recorder`` (or None), ``rules``,
-    ``isolation_rule``, ``provider``, ``macie``.
+    ``isolation_rule``, ``provider``, ``macie``, ``known_noncompliance``.
     """
+
+    @property
+    def known_noncompliance(self) -> list[KnownNoncompliance]:
+        """Config results its functions are expected to get (for the findings router)."""
+        return [*self.isolation_function.known_noncompliance, *self.provider.known_noncompliance]
 
     def __init__(
         self,
@@ -258,6 +263,7 @@ class AuditStack(PlatformStack):
             log_key=key,
             queue_key=key,
             environment={"LOOKBACK_HOURS": "24", "EVALUATION_SCOPE": "account"},
+            reserved_concurrency=env.reserved_concurrency.sagemaker_isolation_rule,
             log_retention_days=audit.cloudtrail_log_retention_days,
             timeout=cdk.Duration.minutes(5),
         )
@@ -366,6 +372,7 @@ class AuditStack(PlatformStack):
             log_key=key,
             queue_key=key,
             log_retention_days=audit.cloudtrail_log_retention_days,
+            reserved_concurrency=env.reserved_concurrency.audit_deploy_calls,
         )
         self._alarm_on_queue("SdkCalls", self.provider.dead_letter_queue)
 

@@ -26,6 +26,23 @@ _REPLICATION_REASON = (
 )
 
 
+def _deny_deletion(bucket: s3.IBucket, what: str, admins: tuple[str, ...]) -> None:
+    """Deny deleting objects or versions of ``bucket`` to all but ``admins``.
+
+    Lifecycle expiry still applies: S3 itself is not a principal the policy can refuse.
+    """
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=f"DenyDeleting{what}",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            resources=[bucket.arn_for_objects("*")],
+            conditions={"ArnNotLike": {"aws:PrincipalArn": list(admins)}} if admins else None,
+        )
+    )
+
+
 class DataStack(PlatformStack):
     """The bucket family, retained on stack deletion.
 
@@ -37,6 +54,10 @@ class DataStack(PlatformStack):
       bucket with S3 Object Lock, so it has its own bucket: SSE-KMS with the logs key, the audit
       bucket's lifecycle (same retention), and a policy denying object deletion to everyone but
       the admin roles from config (lifecycle expiry still applies).
+    * ``invocation_logs``: Bedrock model invocation logs (prompts and answers, possibly PHI),
+      apart from the audit evidence: SSE-KMS with the data key, no Object Lock, expiry after
+      the configured retention (required), object deletion denied to everyone but the admin
+      roles (so a deletion request can be honoured, by them, before expiry).
     * ``raw`` (landing), ``curated``, ``model_artifacts``: SSE-KMS with the data key and bucket
       keys; uploads with another algorithm or key are denied; data access is denied unless it
       comes through the VPC's S3 gateway endpoint (admin roles from config, service-linked roles
@@ -100,19 +121,16 @@ class DataStack(PlatformStack):
             encryption_key=logs_key,
             lifecycle=data.audit.lifecycle,
         )
-        history = self.config_history.bucket
-        history.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DenyDeletingConfigHistory",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                resources=[history.arn_for_objects("*")],
-                conditions={"ArnNotLike": {"aws:PrincipalArn": list(data.admin_principal_arns)}}
-                if data.admin_principal_arns
-                else None,
-            )
+        _deny_deletion(self.config_history.bucket, "ConfigHistory", data.admin_principal_arns)
+        self.invocation_logs = SecureBucket(
+            self,
+            "InvocationLogs",
+            access_logs_bucket=logs_bucket,
+            access_logs_prefix="invocation-logs/",
+            encryption_key=data_key,
+            **config(data.invocation_logs),
         )
+        _deny_deletion(self.invocation_logs.bucket, "InvocationLogs", data.admin_principal_arns)
         data_buckets = {}
         for construct_id, name, bucket in (
             ("Raw", "raw", data.raw),
@@ -127,6 +145,7 @@ class DataStack(PlatformStack):
                 encryption_key=data_key,
                 vpc_endpoint_id=s3_endpoint_id,
                 admin_principal_arns=data.admin_principal_arns,
+                forward_access_services=data.forward_access_services,
                 **config(bucket),
             )
         self.raw = data_buckets["Raw"]
@@ -137,6 +156,7 @@ class DataStack(PlatformStack):
             "curated": self.curated,
             "model_artifacts": self.model_artifacts,
             "audit": self.audit,
+            "invocation_logs": self.invocation_logs,
             "access_logs": self.access_logs,
             "config_history": self.config_history,
         }

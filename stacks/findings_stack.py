@@ -6,6 +6,7 @@ Engineering (2) ("Regularly update & review access rights"), Monitoring.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,13 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from platform_config import AuditConfig
+from secure_constructs.compliance import KnownNoncompliance
+from secure_constructs.config_recorder import managed_rule_name
 from secure_constructs.encryption_key import EncryptionKey
 from secure_constructs.secure_function import SecureFunction, https_out_security_group
 from stacks.audit_stack import alarm_on_queue
@@ -59,6 +63,12 @@ def finding_patterns(rule_name_prefix: str) -> dict[str, events.EventPattern]:
     }
 
 
+def _cfn_ref(function: lambda_.Function) -> str:
+    resource = function.node.default_child
+    assert isinstance(resource, lambda_.CfnFunction)
+    return resource.ref
+
+
 class FindingsStack(PlatformStack):
     """Findings routing to the alerts topic, and the scheduled IAM access review.
 
@@ -67,7 +77,11 @@ class FindingsStack(PlatformStack):
       environment's Config rules (names starting ``<project>-<env>-``). Security Hub copies of
       GuardDuty, Inspector, Macie and Config findings are filtered out (they arrive directly),
       as are archived or already-triaged Security Hub findings. It publishes findings at or
-      above ``audit.findings_severity_threshold`` to the alerts topic.
+      above ``audit.findings_severity_threshold`` to the alerts topic. NON_COMPLIANT results the
+      platform itself expects (``known_noncompliance``: CDK's deploy-time functions outside the
+      VPC or without a DLQ, functions whose reservation config switched off) reach the router
+      as ``ACKNOWLEDGED_NONCOMPLIANCE`` (rule name -> resource IDs and reasons) and are logged,
+      not e-mailed; every other result is routed.
     * ``lambda/access_review`` runs on ``audit.access_review.schedule`` and publishes its report
       to the same topic.
     * Each function is a ``SecureFunction`` (VPC, KMS-encrypted logs and DLQ, X-Ray, reserved
@@ -86,6 +100,7 @@ class FindingsStack(PlatformStack):
         logs_key: EncryptionKey,
         vpc: ec2.IVpc,
         alerts_topic: sns.ITopic,
+        known_noncompliance: Sequence[KnownNoncompliance] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, name_suffix="findings", **kwargs)
@@ -118,9 +133,12 @@ class FindingsStack(PlatformStack):
             "log_retention_days": audit.cloudtrail_log_retention_days,
         }
 
+        # A literal name: the router's own expected Config results name it in its environment.
+        router_name = f"{prefix}-findings-router"
         self.router = SecureFunction(
             self,
             "FindingsRouter",
+            function_name=router_name,
             code_dir=LAMBDA_DIR / "findings_router",
             handler="findings_router.handler",
             description=f"{prefix}: route security findings at or above a severity to SNS",
@@ -130,7 +148,7 @@ class FindingsStack(PlatformStack):
                 "SEVERITY_THRESHOLD": audit.findings_severity_threshold,
                 "NONCOMPLIANT_SEVERITY": "MEDIUM",
             },
-            reserved_concurrency=5,
+            reserved_concurrency=env.reserved_concurrency.findings_router,
             timeout=cdk.Duration.seconds(30),
             **common,
         )
@@ -181,6 +199,7 @@ class FindingsStack(PlatformStack):
                 "MAX_KEY_AGE_DAYS": str(review.max_key_age_days),
             },
             timeout=cdk.Duration.minutes(5),
+            reserved_concurrency=env.reserved_concurrency.access_review,
             **common,
         )
         self.access_review.acknowledge_wildcards(
@@ -215,6 +234,20 @@ class FindingsStack(PlatformStack):
             ("AccessReview", self.access_review),
         ):
             alarm_on_queue(self, name, function.dead_letter_queue, alerts_topic, prefix)
+
+        acknowledged: dict[str, list[dict[str, str]]] = {}
+        for known in (
+            *known_noncompliance,
+            *self.router.known_noncompliance,
+            *self.access_review.known_noncompliance,
+        ):
+            own = known.resource_id == _cfn_ref(self.router.function)
+            acknowledged.setdefault(managed_rule_name(prefix, known.managed_rule), []).append(
+                {"resource_id": router_name if own else known.resource_id, "reason": known.reason}
+            )
+        self.router.function.add_environment(
+            "ACKNOWLEDGED_NONCOMPLIANCE", self.to_json_string(acknowledged)
+        )
 
     @staticmethod
     def _target(function: SecureFunction) -> targets.LambdaFunction:

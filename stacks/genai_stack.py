@@ -18,6 +18,7 @@ from constructs import Construct
 from secure_constructs.bedrock_guardrail import INVOKE_ACTIONS, SecureGuardrail
 from secure_constructs.bedrock_logging import BedrockInvocationLogging
 from secure_constructs.bedrock_rules import model_grants
+from secure_constructs.compliance import KnownNoncompliance
 from secure_constructs.phi_pipeline import PhiRedactionPipeline
 from secure_constructs.secure_bucket import SecureBucket
 from secure_constructs.secure_vpc import SecureVpc
@@ -37,7 +38,9 @@ class GenAiStack(PlatformStack):
       InvokeModelWithResponseStream, hence Converse and ConverseStream) only the allow-listed
       models and only with the guardrail's published version, apply that guardrail, and invoke
       the guarded-invoke function; nothing else;
-    * ``InvocationLogging``: every model invocation logged to the audit bucket (logs key) and an
+    * ``InvocationLogging`` (when the environment owns ``bedrock_invocation_logging`` in
+      ``audit.account_services``): every model invocation logged to the data stack's
+      invocation-logs bucket (data key; its own retention, not the audit bucket's lock) and an
       encrypted log group;
     * ``GuardedInvoke``: ``lambda/guarded_invoke`` in the private subnets, reaching Bedrock
       Runtime through its PrivateLink endpoint, with the same model and guardrail pinning;
@@ -45,8 +48,18 @@ class GenAiStack(PlatformStack):
       clinical prefix, writing redacted copies and findings to the curated bucket.
 
     Attributes: ``guardrail``, ``invocation_role``, ``invocation_logging``, ``guarded_invoke``,
-    ``phi``.
+    ``phi``, ``known_noncompliance``.
     """
+
+    @property
+    def known_noncompliance(self) -> list[KnownNoncompliance]:
+        """Config results its functions are expected to get (for the findings router)."""
+        logging = self.invocation_logging.known_noncompliance if self.invocation_logging else []
+        return [
+            *logging,
+            *self.guarded_invoke.known_noncompliance,
+            *self.phi.function.known_noncompliance,
+        ]
 
     def __init__(
         self,
@@ -58,7 +71,7 @@ class GenAiStack(PlatformStack):
         logs_key: kms.IKey,
         raw: SecureBucket,
         curated: SecureBucket,
-        audit: SecureBucket,
+        invocation_logs: SecureBucket,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, name_suffix="genai", **kwargs)
@@ -82,18 +95,21 @@ class GenAiStack(PlatformStack):
             allowed_regions=env.allowed_regions,
         )
 
-        self.invocation_logging = BedrockInvocationLogging(
-            self,
-            "InvocationLogging",
-            bucket=audit.bucket,
-            bucket_key=logs_key,
-            prefix=genai.invocation_logging.s3_prefix,
-            logs_key=logs_key,
-            log_retention_days=genai.invocation_logging.log_retention_days,
-            text_data=genai.invocation_logging.text_data,
-            image_data=genai.invocation_logging.image_data,
-            embedding_data=genai.invocation_logging.embedding_data,
-        )
+        self.invocation_logging: BedrockInvocationLogging | None = None
+        if env.audit.manages("bedrock_invocation_logging"):
+            self.invocation_logging = BedrockInvocationLogging(
+                self,
+                "InvocationLogging",
+                bucket=invocation_logs.bucket,
+                bucket_key=data_key,
+                prefix=genai.invocation_logging.s3_prefix,
+                logs_key=logs_key,
+                log_retention_days=genai.invocation_logging.log_retention_days,
+                text_data=genai.invocation_logging.text_data,
+                image_data=genai.invocation_logging.image_data,
+                embedding_data=genai.invocation_logging.embedding_data,
+                reserved_concurrency=env.reserved_concurrency.genai_deploy_calls,
+            )
 
         others = [m for m in genai.allowed_model_ids if m != genai.default_model_id]
         self.guarded_invoke = SecureFunction(
@@ -107,7 +123,7 @@ class GenAiStack(PlatformStack):
             logs_key=logs_key,
             data_key=data_key,
             log_retention_days=genai.log_retention_days,
-            reserved_concurrency=genai.guarded_invoke.reserved_concurrency,
+            reserved_concurrency=env.reserved_concurrency.guarded_invoke,
             # three attempts of at most BEDROCK_READ_TIMEOUT_SECONDS each, plus backoff
             timeout=cdk.Duration.seconds(3 * BEDROCK_READ_TIMEOUT_SECONDS + 10),
             environment={
@@ -164,7 +180,7 @@ class GenAiStack(PlatformStack):
             min_score=phi.min_score,
             redact_low_score=phi.redact_low_score,
             max_object_bytes=phi.max_object_bytes,
-            reserved_concurrency=phi.reserved_concurrency,
+            reserved_concurrency=env.reserved_concurrency.phi_redaction,
             log_retention_days=genai.log_retention_days,
         )
 
@@ -179,3 +195,10 @@ class GenAiStack(PlatformStack):
             ),
         ):
             cdk.CfnOutput(self, output_id, value=value, description=text)
+        if self.guardrail.enforced_use_policy is not None:
+            cdk.CfnOutput(
+                self,
+                "EnforcedGuardrailUsePolicyArn",
+                value=self.guardrail.enforced_use_policy.managed_policy_arn,
+                description="Attach to every other role that calls Bedrock models in this account",
+            )

@@ -40,10 +40,14 @@ class MlStack(PlatformStack):
       profiles, each with its persona's role;
     * ``Governance``: model package group and model card (from ``ml.model_card_file``);
     * ``DataQuality``: only when ``ml.monitoring`` names an endpoint;
-    * ``LogGroups``: SageMaker's own log groups (``SAGEMAKER_LOG_GROUPS``), created here
-      encrypted with the logs key and kept ``ml.log_retention_days`` (retained), instead of
-      being created by SageMaker on first use unencrypted and never expiring. They must not
-      exist yet in the account and region (import them first if they do).
+    * ``LogGroups``: SageMaker's own log groups (``SAGEMAKER_LOG_GROUPS``). With
+      ``ml.sagemaker_log_groups = "create"`` they are created here encrypted with the logs key
+      and kept ``ml.log_retention_days`` (retained), instead of being created by SageMaker on
+      first use unencrypted and never expiring; they must not exist yet in the account and
+      region (``make preflight`` checks). An account that ever ran SageMaker has them: choose
+      ``"adopt"`` (only referenced by name; their encryption and retention stay as they are,
+      set them by hand with ``aws logs associate-kms-key`` / ``put-retention-policy``), or
+      ``cdk import`` them into this stack in create mode.
 
     Attributes: ``roles``, ``studio``, ``governance``, ``job_security_group``, ``monitor``,
     ``log_groups``.
@@ -69,8 +73,13 @@ class MlStack(PlatformStack):
         vpc = network.vpc
         private_subnets = vpc.private_subnets
 
-        self.log_groups: dict[str, logs.LogGroup] = {}
+        self.log_groups: dict[str, logs.ILogGroup] = {}
         for name in SAGEMAKER_LOG_GROUPS:
+            if ml.sagemaker_log_groups == "adopt":
+                self.log_groups[name] = logs.LogGroup.from_log_group_name(
+                    self, f"Adopted{name[0].upper()}{name[1:]}", f"/aws/sagemaker/{name}"
+                )
+                continue
             group = logs.LogGroup(
                 self,
                 f"LogGroup{name[0].upper()}{name[1:]}",

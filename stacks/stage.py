@@ -19,7 +19,8 @@ class PlatformStage(cdk.Stage):
     """All stacks of one environment.
 
     Construct IDs here are a contract: renaming one replaces its resources. Tags from config
-    (plus ``project``) go on every taggable resource.
+    (plus ``project``) go on every taggable resource. ``findings`` comes last: its router is
+    told the names of the other stacks' functions whose Config results are expected.
     """
 
     def __init__(self, scope: Construct, *, project: str, environment: EnvironmentConfig) -> None:
@@ -61,15 +62,6 @@ class PlatformStage(cdk.Stage):
             data_buckets=[self.data.raw, self.data.curated, self.data.model_artifacts],
             **common,
         )
-        self.findings = FindingsStack(
-            self,
-            "Findings",
-            description=f"{project} {environment.name}: findings routing and access review",
-            logs_key=self.keys.logs,
-            vpc=self.network.network.vpc,
-            alerts_topic=self.audit.alerts_topic,
-            **common,
-        )
         self.ml = MlStack(
             self,
             "Ml",
@@ -90,7 +82,21 @@ class PlatformStage(cdk.Stage):
             logs_key=self.keys.logs_key,
             raw=self.data.raw,
             curated=self.data.curated,
-            audit=self.data.audit,
+            invocation_logs=self.data.invocation_logs,
+            **common,
+        )
+        self.findings = FindingsStack(
+            self,
+            "Findings",
+            description=f"{project} {environment.name}: findings routing and access review",
+            logs_key=self.keys.logs,
+            vpc=self.network.network.vpc,
+            alerts_topic=self.audit.alerts_topic,
+            known_noncompliance=[
+                *self.network.network.known_noncompliance,
+                *self.audit.known_noncompliance,
+                *self.genai.known_noncompliance,
+            ],
             **common,
         )
         for key, value in (("project", project), *environment.tags):
@@ -99,7 +105,7 @@ class PlatformStage(cdk.Stage):
     @property
     def platform_stacks(self) -> list[cdk.Stack]:
         """The stacks of this stage, in deployment order."""
-        return [self.keys, self.network, self.data, self.audit, self.findings, self.ml, self.genai]
+        return [self.keys, self.network, self.data, self.audit, self.ml, self.genai, self.findings]
 
 
 def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:

@@ -20,15 +20,31 @@ link`` (severities: INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL). A finding at or
 (``[HIGH] GuardDuty: <title>``), a JSON message (``{"summary": <text>, "finding": {...}}``) and
 the message attributes ``severity`` and ``source``; a finding below it is logged and skipped.
 
+Acknowledged non-compliance: a Config ``NON_COMPLIANT`` result whose rule name
+(``detail.configRuleName``) and resource ID (``detail.resourceId``, for a Lambda function its
+name) are both listed in ``ACKNOWLEDGED_NONCOMPLIANCE`` is not published: one log line
+(``"kind": "acknowledged"`` with the rule, the resource, the reason and the finding) records it
+and it is counted as ``acknowledged``. Matching is exact (no wildcards, case-sensitive); the same
+resource under another rule, another resource under the rule, and every result other than
+NON_COMPLIANT (COMPLIANT, NOT_APPLICABLE, INSUFFICIENT_DATA) are routed as without the list.
+
 Environment variables:
     TOPIC_ARN: ARN of the SNS topic that receives the findings (required).
     DLQ_URL: URL of the SQS dead-letter queue for unprocessable events (required).
     SEVERITY_THRESHOLD: lowest severity that is published, one of the five (required).
     NONCOMPLIANT_SEVERITY: severity of a Config NON_COMPLIANT result (default MEDIUM).
+    ACKNOWLEDGED_NONCOMPLIANCE: JSON object mapping a Config rule name (as deployed, e.g.
+        ``<project>-<env>-lambda-inside-vpc``) to a list of
+        ``{"resource_id": <id as Config reports it>, "reason": <non-empty text>}`` (optional;
+        unset or blank means none). Each entry has exactly those two keys; a rule name appears
+        once in the object; a resource listed twice under one rule is kept once, its distinct
+        reasons joined with "; ".
 
 Failure modes:
     Configuration: a missing or invalid variable raises ``ConfigurationError`` before any event
-        is read (a deployment error: nothing can be routed until it is fixed).
+        is read (a deployment error: nothing can be routed until it is fixed). For
+        ACKNOWLEDGED_NONCOMPLIANCE that is a value that is not JSON, not of the shape above, or
+        has an empty rule name, resource ID or reason, or a rule name twice in the object.
     Permanent (dead-lettered, handler returns normally): a non-object event, an unknown
         source or detail-type, a missing ``detail``, a missing or unrecognised severity, or any
         other missing required field. The event goes to ``DLQ_URL`` as
@@ -49,7 +65,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +88,10 @@ SUBJECT_MAX = 99  # SNS: "less than 100 characters", ASCII, no line breaks.
 SQS_BODY_MAX = 256 * 1024
 _TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 _QUEUE_URL_RE = re.compile(r"^https://\S+/\d{12}/[A-Za-z0-9_-]{1,80}$")
+ACKNOWLEDGED_VAR = "ACKNOWLEDGED_NONCOMPLIANCE"
+_ACKNOWLEDGED_SHAPE = (
+    'expected {"<config rule name>": [{"resource_id": "<resource id>", "reason": "<why>"}]}'
+)
 
 
 class ConfigurationError(Exception):
@@ -90,6 +110,8 @@ class Config:
     dlq_url: str
     severity_threshold: str
     noncompliant_severity: str
+    # Config rule name -> resource ID -> reason (ACKNOWLEDGED_NONCOMPLIANCE).
+    acknowledged: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,6 +159,85 @@ def _severity_setting(env: Mapping[str, str], name: str, default: str | None) ->
     return value
 
 
+def _exact_name(value: Any) -> bool:
+    """A non-empty string without surrounding whitespace (one that Config could report)."""
+    return isinstance(value, str) and bool(value) and value == value.strip()
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ConfigurationError(
+                f"{ACKNOWLEDGED_VAR}: key {key!r} appears twice in one object; list it once"
+            )
+        seen[key] = value
+    return seen
+
+
+def acknowledged_noncompliance(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Parse ``ACKNOWLEDGED_NONCOMPLIANCE`` into rule name -> resource ID -> reason.
+
+    Raises:
+        ConfigurationError: The value is not JSON or not of the documented shape.
+    """
+    raw = env.get(ACKNOWLEDGED_VAR)
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        parsed = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+    except ValueError as error:
+        raise ConfigurationError(
+            f"{ACKNOWLEDGED_VAR}={raw[:200]!r} is not valid JSON ({error}); {_ACKNOWLEDGED_SHAPE}"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise ConfigurationError(
+            f"{ACKNOWLEDGED_VAR} must be a JSON object, got {type(parsed).__name__}; "
+            f"{_ACKNOWLEDGED_SHAPE}"
+        )
+    acknowledged: dict[str, dict[str, str]] = {}
+    for rule, entries in parsed.items():
+        if not _exact_name(rule):
+            raise ConfigurationError(
+                f"{ACKNOWLEDGED_VAR}: rule name {rule!r} must be non-empty, without surrounding "
+                "spaces (the Config rule name as deployed)"
+            )
+        where = f"{ACKNOWLEDGED_VAR}[{rule!r}]"
+        if not isinstance(entries, list):
+            raise ConfigurationError(
+                f"{where} must be a list, got {type(entries).__name__}; {_ACKNOWLEDGED_SHAPE}"
+            )
+        reasons: dict[str, str] = {}
+        for index, entry in enumerate(entries):
+            at = f"{where}[{index}]"
+            if not isinstance(entry, dict) or set(entry) != {"resource_id", "reason"}:
+                got = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+                raise ConfigurationError(
+                    f"{at} must be an object with exactly the keys resource_id and reason, "
+                    f"got {got}"
+                )
+            resource_id, reason = entry["resource_id"], entry["reason"]
+            if not _exact_name(resource_id):
+                raise ConfigurationError(
+                    f"{at}.resource_id={resource_id!r} must be a non-empty string without "
+                    "surrounding spaces, exactly as Config reports it in detail.resourceId"
+                )
+            if not isinstance(reason, str) or not reason.strip():
+                raise ConfigurationError(
+                    f"{at}.reason={reason!r} must be a non-empty string saying why the "
+                    "non-compliance is accepted"
+                )
+            # A resource listed twice (two constructs acknowledging the same result) is kept
+            # once, with each distinct reason: a harmless repeat must not stop all routing.
+            known = reasons.get(resource_id)
+            if known is None:
+                reasons[resource_id] = reason.strip()
+            elif reason.strip() not in known.split("; "):
+                reasons[resource_id] = f"{known}; {reason.strip()}"
+        acknowledged[rule] = reasons
+    return acknowledged
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Read and validate the configuration.
 
@@ -165,6 +266,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         dlq_url=dlq_url,
         severity_threshold=_severity_setting(env, "SEVERITY_THRESHOLD", None),
         noncompliant_severity=_severity_setting(env, "NONCOMPLIANT_SEVERITY", "MEDIUM"),
+        acknowledged=acknowledged_noncompliance(env),
     )
 
 
@@ -410,6 +512,24 @@ def normalise_config(event: dict[str, Any], detail: dict[str, Any], config: Conf
     )
 
 
+def config_acknowledgement(detail: dict[str, Any], config: Config) -> tuple[str, str] | None:
+    """``(rule, reason)`` when a Config result is an acknowledged NON_COMPLIANT one, else None.
+
+    The rule and resource are read as ``normalise_config`` reads them (``detail`` first, then the
+    evaluation result qualifier), so a suppressed result is the one that would have been sent.
+    """
+    result = detail.get("newEvaluationResult")
+    if _text(_dig(result, "complianceType")) != "NON_COMPLIANT":
+        return None
+    qualifier = _dig(result, "evaluationResultIdentifier", "evaluationResultQualifier")
+    rule = _first(detail.get("configRuleName"), _dig(qualifier, "configRuleName"))
+    resource_id = _first(detail.get("resourceId"), _dig(qualifier, "resourceId"))
+    if rule is None or resource_id is None:
+        return None
+    reason = config.acknowledged.get(rule, {}).get(resource_id)
+    return None if reason is None else (rule, reason)
+
+
 def normalise_securityhub_finding(event: dict[str, Any], finding: Any) -> Finding:
     """Normalise one ASFF finding from a ``Security Hub Findings - Imported`` event."""
     if not isinstance(finding, dict):
@@ -525,12 +645,13 @@ def route_event(event: Any, config: Config, sns: Any, sqs: Any) -> dict[str, Any
         sqs: An SQS client (for the dead-letter queue).
 
     Returns:
-        Counts: ``published``, ``skipped`` (below threshold) and ``dead_lettered``.
+        Counts: ``published``, ``skipped`` (below threshold), ``acknowledged`` (Config
+        non-compliance listed in ``ACKNOWLEDGED_NONCOMPLIANCE``) and ``dead_lettered``.
 
     Raises:
         botocore.exceptions.ClientError: SNS or SQS failed (transient: the caller retries).
     """
-    counts = {"published": 0, "skipped": 0, "dead_lettered": 0}
+    counts = {"published": 0, "skipped": 0, "acknowledged": 0, "dead_lettered": 0}
 
     def dead_letter(reason: str) -> None:
         send_to_dlq(sqs, config, reason, event)
@@ -562,9 +683,26 @@ def route_event(event: Any, config: Config, sns: Any, sqs: Any) -> dict[str, Any
                 dead_letter(f"detail.findings[{index}]: {error}")
     else:
         try:
-            findings.append(NORMALISERS[str(source)](event, detail, config))
+            finding = NORMALISERS[str(source)](event, detail, config)
         except InvalidFinding as error:
             dead_letter(str(error))
+        else:
+            acknowledged = (
+                config_acknowledgement(detail, config) if source == "aws.config" else None
+            )
+            if acknowledged is None:
+                findings.append(finding)
+            else:
+                rule, reason = acknowledged
+                log(
+                    "info",
+                    "acknowledged non-compliance, not published",
+                    kind="acknowledged",
+                    rule=rule,
+                    reason=reason,
+                    **finding.as_dict(),
+                )
+                counts["acknowledged"] += 1
 
     threshold = SEVERITY_RANK[config.severity_threshold]
     for finding in findings:

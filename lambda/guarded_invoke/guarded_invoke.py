@@ -2,7 +2,8 @@
 
 Applications call this Lambda synchronously (``lambda:InvokeFunction``, RequestResponse) with::
 
-    {"prompt": str, "modelId": str?, "maxTokens": int?, "system": str?}   (? = optional)
+    {"prompt": str, "modelId": str?, "maxTokens": int?, "system": str?,
+     "groundingSource": str | [str, ...]?}                                  (? = optional)
 
 It calls Bedrock Runtime ``converse`` with ``guardrailConfig`` ``{"guardrailIdentifier":
 GUARDRAIL_ID, "guardrailVersion": GUARDRAIL_VERSION, "trace": "enabled"}`` on the model the event
@@ -11,13 +12,29 @@ names when that model is in ``ALLOWED_MODEL_IDS`` (or is ``DEFAULT_MODEL_ID``), 
 text of ``output.message.content[]``; when ``stopReason`` is ``guardrail_intervened`` the same
 field holds the guardrail's configured blocked message.
 
+Contextual grounding: the guardrail's grounding and relevance thresholds only act when the
+request marks a grounding source and a query. Without ``groundingSource`` the user message is one
+plain text block (``{"text": prompt}``) and the guardrail checks no grounding. With it (one text,
+or a list of passages that the guardrail evaluates together) the user message is one
+``guardContent`` block per passage with the qualifier ``grounding_source``, then the prompt as a
+``guardContent`` block with the qualifier ``query`` (shapes ``GuardrailConverseContentBlock`` /
+``GuardrailConverseTextBlock``); the model sees the passages and the question, and the guardrail
+scores the answer against them. ``groundingChecked`` in the response says which of the two was
+sent (true: the answer went through the guarded version's grounding and relevance thresholds;
+a version whose thresholds are unset checks nothing either way). The key ``grounding_source``
+(the qualifier's spelling) is refused rather than ignored, so a caller cannot lose the check to
+a typo.
+
 Responses (the function never raises for a bad request or an unavailable model):
 
-- ``{"status": "ok", "answer", "modelId", "usage", "stopReason"}``
-- ``{"status": "blocked", "message": <guardrail output text>, "action": "GUARDRAIL_INTERVENED"}``
+- ``{"status": "ok", "answer", "modelId", "usage", "stopReason", "groundingChecked"}``
+- ``{"status": "blocked", "message": <guardrail output text>, "action": "GUARDRAIL_INTERVENED",
+  "groundingChecked"}``: any guardrail intervention, ungrounded or irrelevant answers included.
 - ``{"status": "rejected", "error"}``: event not an object; prompt missing, empty or longer than
   MAX_PROMPT_CHARS; system not a string or too long; maxTokens not an integer in
-  1..MAX_OUTPUT_TOKENS; model not allowed; Bedrock ValidationException.
+  1..MAX_OUTPUT_TOKENS; model not allowed; groundingSource not a string or list of strings, an
+  empty list, a blank passage, more than 50 passages or more than MAX_GROUNDING_CHARS characters
+  in all; a ``grounding_source`` key; Bedrock ValidationException.
 - ``{"status": "unavailable", "error"}``: ThrottlingException, ServiceUnavailableException,
   ModelTimeoutException, ModelNotReadyException, InternalServerException, other 5xx or network
   errors still failing after 3 attempts in total (exponential backoff 0.5 s then 1 s, with
@@ -25,8 +42,9 @@ Responses (the function never raises for a bad request or an unavailable model):
 
 Being synchronous, it dead-letters nothing: the caller gets the answer and each request is
 logged. Logs never hold the prompt, the system text or the answer (they may hold PHI): only
-lengths, model ID, status, stop reason, token counts, attempts and the guardrail action and the
-names of the guardrail policies that assessed the request.
+lengths, model ID, status, stop reason, token counts, attempts and the guardrail action, the
+names of the guardrail policies that assessed the request and (grounding requests) the
+grounding and relevance scores.
 
 Environment:
     GUARDRAIL_ID: guardrail ID or ARN (required).
@@ -35,6 +53,8 @@ Environment:
     DEFAULT_MODEL_ID: model (or inference profile) ID used when the event names none (required).
     ALLOWED_MODEL_IDS: comma-separated further model IDs callers may choose (optional).
     MAX_PROMPT_CHARS: longest prompt (and system text) accepted, default 20000.
+    MAX_GROUNDING_CHARS: most characters of groundingSource (all passages together), default and
+        maximum 100000 (the contextual grounding policy's limit for a grounding source).
     MAX_OUTPUT_TOKENS: largest maxTokens a caller may ask for, default 4096.
     BEDROCK_ENDPOINT_URL: https URL of the bedrock-runtime VPC interface endpoint (optional;
         with private DNS on the endpoint the default URL already resolves to it).
@@ -74,6 +94,10 @@ MAX_ATTEMPTS = 3
 BASE_DELAY_SECONDS = 0.5
 MAX_DELAY_SECONDS = 4.0
 GUARDRAIL_ACTION = "GUARDRAIL_INTERVENED"
+# Bedrock's contextual grounding policy takes at most 100,000 characters of grounding source.
+GROUNDING_CHARS_LIMIT = 100_000
+# A platform bound on passages (one guardContent block each), not a documented Bedrock limit.
+MAX_GROUNDING_PASSAGES = 50
 TRANSIENT_ERRORS = frozenset(
     {
         "ThrottlingException",
@@ -125,6 +149,7 @@ class Settings:
     allowed_model_ids: frozenset[str]
     max_prompt_chars: int
     max_output_tokens: int
+    max_grounding_chars: int
     endpoint_url: str | None
     read_timeout: int
 
@@ -172,6 +197,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         allowed_model_ids=frozenset(allowed | {default_model}),
         max_prompt_chars=_int_env(env, "MAX_PROMPT_CHARS", 20000, 1, 1_000_000),
         max_output_tokens=_int_env(env, "MAX_OUTPUT_TOKENS", 4096, 1, 1_000_000),
+        max_grounding_chars=_int_env(
+            env, "MAX_GROUNDING_CHARS", GROUNDING_CHARS_LIMIT, 1, GROUNDING_CHARS_LIMIT
+        ),
         endpoint_url=endpoint,
         read_timeout=_int_env(env, "BEDROCK_READ_TIMEOUT_SECONDS", 60, 1, 900),
     )
@@ -195,6 +223,50 @@ class Request:
     model_id: str
     max_tokens: int | None
     system: str | None
+    grounding_source: tuple[str, ...] | None = None
+
+
+def parse_grounding_source(event: dict[str, Any], settings: Settings) -> tuple[str, ...] | None:
+    """The grounding passages of a request, or None when it sends none.
+
+    Raises:
+        InvalidRequest: groundingSource is malformed, or the request uses ``grounding_source``.
+    """
+    if "grounding_source" in event:
+        raise InvalidRequest(
+            "grounding-source-misnamed",
+            "grounding_source is not a request field; send the grounding text as groundingSource",
+        )
+    raw = event.get("groundingSource")
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        named = [("groundingSource", raw)]
+    elif isinstance(raw, list):
+        if not raw:
+            raise InvalidRequest("grounding-source-empty", "groundingSource is an empty list")
+        if len(raw) > MAX_GROUNDING_PASSAGES:
+            raise InvalidRequest(
+                "grounding-source-too-many",
+                f"groundingSource has {len(raw)} passages; the limit is {MAX_GROUNDING_PASSAGES}",
+            )
+        named = [(f"groundingSource[{index}]", item) for index, item in enumerate(raw)]
+    else:
+        raise InvalidRequest(
+            "grounding-source-invalid", "groundingSource must be a string or a list of strings"
+        )
+    for name, passage in named:
+        if not isinstance(passage, str):
+            raise InvalidRequest("grounding-source-invalid", f"{name} must be a string")
+        if not passage.strip():
+            raise InvalidRequest("grounding-source-empty", f"{name} is empty")
+    total = sum(len(passage) for _, passage in named)
+    if total > settings.max_grounding_chars:
+        raise InvalidRequest(
+            "grounding-source-too-long",
+            f"groundingSource has {total} characters; the limit is {settings.max_grounding_chars}",
+        )
+    return tuple(passage for _, passage in named)
 
 
 def parse_request(event: Any, settings: Settings) -> Request:
@@ -241,14 +313,36 @@ def parse_request(event: Any, settings: Settings) -> Request:
     elif not isinstance(model_id, str) or model_id not in settings.allowed_model_ids:
         shown = model_id[:200] if isinstance(model_id, str) else type(model_id).__name__
         raise InvalidRequest("model-not-allowed", f"model {shown!r} is not allowed")
-    return Request(prompt=prompt, model_id=model_id, max_tokens=max_tokens, system=system)
+    return Request(
+        prompt=prompt,
+        model_id=model_id,
+        max_tokens=max_tokens,
+        system=system,
+        grounding_source=parse_grounding_source(event, settings),
+    )
+
+
+def _guard_text(text: str, qualifier: str) -> dict[str, Any]:
+    """A ``guardContent`` content block (GuardrailConverseTextBlock) with one qualifier."""
+    return {"guardContent": {"text": {"text": text, "qualifiers": [qualifier]}}}
 
 
 def converse_params(request: Request, settings: Settings) -> dict[str, Any]:
-    """The exact ``converse`` parameters for a request."""
+    """The exact ``converse`` parameters for a request.
+
+    Without a grounding source the prompt is a plain text block (the guardrail assesses the whole
+    message); with one, each passage is a ``grounding_source`` guardContent block and the prompt
+    a ``query`` guardContent block, so the contextual grounding check has what it needs.
+    """
+    content: list[dict[str, Any]]
+    if request.grounding_source is None:
+        content = [{"text": request.prompt}]
+    else:
+        content = [_guard_text(passage, "grounding_source") for passage in request.grounding_source]
+        content.append(_guard_text(request.prompt, "query"))
     params: dict[str, Any] = {
         "modelId": request.model_id,
-        "messages": [{"role": "user", "content": [{"text": request.prompt}]}],
+        "messages": [{"role": "user", "content": content}],
         "guardrailConfig": {
             "guardrailIdentifier": settings.guardrail_id,
             "guardrailVersion": settings.guardrail_version,
@@ -289,6 +383,23 @@ def _guardrail_policies(response: dict[str, Any]) -> list[str]:
     return sorted(names)
 
 
+def _grounding_scores(response: dict[str, Any]) -> dict[str, float]:
+    """Contextual grounding scores by filter type (GROUNDING, RELEVANCE) from the trace."""
+    trace = (response.get("trace") or {}).get("guardrail") or {}
+    scores: dict[str, float] = {}
+    for listed in (trace.get("outputAssessments") or {}).values():
+        for assessment in listed or []:
+            policy = (
+                assessment.get("contextualGroundingPolicy")
+                if isinstance(assessment, dict)
+                else None
+            )
+            for item in (policy or {}).get("filters") or []:
+                if isinstance(item, dict) and isinstance(item.get("score"), int | float):
+                    scores[str(item.get("type"))] = float(item["score"])
+    return scores
+
+
 def _error_code(exc: ClientError) -> tuple[str, int]:
     error = exc.response.get("Error", {}).get("Code", "")
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -319,11 +430,16 @@ def invoke(
         return {"status": "rejected", "error": exc.error}
 
     params = converse_params(request, settings)
+    grounding = request.grounding_source or ()
+    grounding_checked = request.grounding_source is not None
     sizes = {
         "modelId": request.model_id,
         "promptChars": len(request.prompt),
         "systemChars": len(request.system or ""),
         "maxTokens": request.max_tokens,
+        "groundingChecked": grounding_checked,
+        "groundingPassages": len(grounding),
+        "groundingChars": sum(len(passage) for passage in grounding),
     }
     last_error = ""
     response: dict[str, Any] | None = None
@@ -383,6 +499,7 @@ def invoke(
         stopReason=stop_reason,
         guardrailAction=GUARDRAIL_ACTION if intervened else "NONE",
         guardrailPolicies=_guardrail_policies(response),
+        groundingScores=_grounding_scores(response) if grounding_checked else None,
         answerChars=len(text),
         attempts=attempts,
         inputTokens=usage.get("inputTokens"),
@@ -391,7 +508,12 @@ def invoke(
         **sizes,
     )
     if intervened:
-        return {"status": "blocked", "message": text, "action": GUARDRAIL_ACTION}
+        return {
+            "status": "blocked",
+            "message": text,
+            "action": GUARDRAIL_ACTION,
+            "groundingChecked": grounding_checked,
+        }
     return {
         "status": "ok",
         "answer": text,
@@ -402,6 +524,7 @@ def invoke(
             "totalTokens": usage.get("totalTokens"),
         },
         "stopReason": stop_reason,
+        "groundingChecked": grounding_checked,
     }
 
 

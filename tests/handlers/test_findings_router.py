@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -304,7 +305,7 @@ def only_message(aws: Aws) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def test_guardduty_finding_is_published_normalised(aws: Aws) -> None:
     counts = route(aws, event(GUARDDUTY_EVENT))
-    assert counts == {"published": 1, "skipped": 0, "dead_lettered": 0}
+    assert counts == {"published": 1, "skipped": 0, "acknowledged": 0, "dead_lettered": 0}
     envelope, message = only_message(aws)
     finding = message["finding"]
     assert finding == {
@@ -384,7 +385,7 @@ def test_securityhub_bad_finding_is_dead_lettered_and_the_good_one_routed(aws: A
     evt = event(SECURITYHUB_EVENT)
     del evt["detail"]["findings"][1]["Severity"]
     counts = route(aws, evt)
-    assert counts == {"published": 1, "skipped": 0, "dead_lettered": 1}
+    assert counts == {"published": 1, "skipped": 0, "acknowledged": 0, "dead_lettered": 1}
     assert len(aws.published()) == 1
     (letter,) = aws.dead_letters()
     assert letter["reason"].startswith("detail.findings[1]: missing severity")
@@ -428,6 +429,266 @@ def test_config_compliant_is_informational(aws: Aws, compliance: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Acknowledged non-compliance (ACKNOWLEDGED_NONCOMPLIANCE)
+# ---------------------------------------------------------------------------------------------
+
+VPC_RULE = "platform-dev-lambda-inside-vpc"
+DLQ_RULE = "platform-dev-lambda-dlq-check"
+CONCURRENCY_RULE = "platform-dev-lambda-concurrency-check"
+HELPER = "platform-dev-data-CustomS3AutoDeleteObjectsCustomRes-AbC123dEf456"
+OTHER_HELPER = "platform-dev-network-CustomVpcRestrictDefaultSGCustomRe-XyZ789"
+WORKLOAD = "platform-dev-genai-GuardedInvoke"
+VPC_REASON = "CDK custom-resource provider: runs at deploy time only, outside the VPC by design"
+ACKNOWLEDGED = json.dumps(
+    {
+        VPC_RULE: [{"resource_id": HELPER, "reason": VPC_REASON}],
+        DLQ_RULE: [
+            {"resource_id": HELPER, "reason": "synchronous CloudFormation call, no DLQ"},
+            {"resource_id": OTHER_HELPER, "reason": "synchronous CloudFormation call, no DLQ"},
+        ],
+    }
+)
+
+
+def lambda_config_event(
+    rule: str = VPC_RULE, resource: str = HELPER, compliance: str = "NON_COMPLIANT"
+) -> dict[str, Any]:
+    """A Config compliance change for a Lambda function (resourceId = the function name)."""
+    evt = event(CONFIG_EVENT, configRuleName=rule, resourceId=resource)
+    evt["detail"]["resourceType"] = "AWS::Lambda::Function"
+    result = evt["detail"]["newEvaluationResult"]
+    result["complianceType"] = compliance
+    result["evaluationResultIdentifier"]["evaluationResultQualifier"] = {
+        "configRuleName": rule,
+        "resourceType": "AWS::Lambda::Function",
+        "resourceId": resource,
+    }
+    return evt
+
+
+def test_acknowledged_noncompliance_is_logged_not_published(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counts = route(
+        aws,
+        lambda_config_event(),
+        ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED,
+        SEVERITY_THRESHOLD="INFORMATIONAL",
+    )
+
+    assert counts == {"published": 0, "skipped": 0, "acknowledged": 1, "dead_lettered": 0}
+    assert aws.published() == []
+    assert aws.dead_letters() == []
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert line == {
+        "level": "info",
+        "message": "acknowledged non-compliance, not published",
+        "kind": "acknowledged",
+        "rule": VPC_RULE,
+        "reason": VPC_REASON,
+        "source": "aws.config",
+        "severity": "MEDIUM",
+        "title": f"AWS::Lambda::Function {HELPER} is NON_COMPLIANT with {VPC_RULE}",
+        "resource": HELPER,
+        "account": ACCOUNT,
+        "region": REGION,
+        "id": f"{VPC_RULE}/AWS::Lambda::Function/{HELPER}",
+        "time": "2024-02-20T07:59:41.405Z",
+        "link": "https://us-east-1.console.aws.amazon.com/config/home?region=us-east-1"
+        f"#/rules/details?configRuleName={VPC_RULE}",
+    }
+
+
+def test_same_event_is_published_without_the_acknowledgement(aws: Aws) -> None:
+    counts = route(aws, lambda_config_event(), SEVERITY_THRESHOLD="INFORMATIONAL")
+    assert counts == {"published": 1, "skipped": 0, "acknowledged": 0, "dead_lettered": 0}
+    _, message = only_message(aws)
+    assert message["finding"]["resource"] == HELPER
+
+
+def test_each_resource_listed_under_a_rule_is_acknowledged(aws: Aws) -> None:
+    for resource in (HELPER, OTHER_HELPER):
+        counts = route(
+            aws, lambda_config_event(DLQ_RULE, resource), ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED
+        )
+        assert counts["acknowledged"] == 1, resource
+    assert aws.published() == []
+
+
+def test_rule_and_resource_are_read_from_the_qualifier_too(aws: Aws) -> None:
+    evt = lambda_config_event()
+    del evt["detail"]["configRuleName"], evt["detail"]["resourceId"]
+    counts = route(aws, evt, ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED)
+    assert counts["acknowledged"] == 1
+    assert aws.published() == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "resource"),
+    [
+        (CONCURRENCY_RULE, HELPER),  # the same resource under a rule that does not list it
+        (VPC_RULE, OTHER_HELPER),  # another resource under the rule (listed only under DLQ_RULE)
+        (VPC_RULE, WORKLOAD),  # a workload function
+        (VPC_RULE, HELPER.lower()),  # matching is exact
+        ("other-prefix-lambda-inside-vpc", HELPER),  # the deployed rule name, not the identifier
+    ],
+)
+def test_unlisted_rule_and_resource_pairs_are_published(aws: Aws, rule: str, resource: str) -> None:
+    counts = route(
+        aws,
+        lambda_config_event(rule, resource),
+        ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED,
+        SEVERITY_THRESHOLD="MEDIUM",
+    )
+    assert counts == {"published": 1, "skipped": 0, "acknowledged": 0, "dead_lettered": 0}
+    envelope, message = only_message(aws)
+    assert message["finding"]["resource"] == resource
+    assert message["finding"]["severity"] == "MEDIUM"
+    assert envelope["Subject"].startswith("[MEDIUM] Config: AWS::Lambda::Function")
+
+
+@pytest.mark.parametrize("compliance", ["COMPLIANT", "NOT_APPLICABLE", "INSUFFICIENT_DATA"])
+def test_other_results_of_an_acknowledged_pair_are_routed_as_before(
+    aws: Aws, compliance: str
+) -> None:
+    counts = route(
+        aws,
+        lambda_config_event(compliance=compliance),
+        ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED,
+        SEVERITY_THRESHOLD="INFORMATIONAL",
+    )
+    assert counts == {"published": 1, "skipped": 0, "acknowledged": 0, "dead_lettered": 0}
+    _, message = only_message(aws)
+    assert message["finding"]["severity"] == "INFORMATIONAL"
+    assert f"is {compliance} with {VPC_RULE}" in message["finding"]["title"]
+
+
+def test_compliant_result_below_threshold_is_still_skipped(aws: Aws) -> None:
+    counts = route(
+        aws, lambda_config_event(compliance="COMPLIANT"), ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED
+    )
+    assert counts == {"published": 0, "skipped": 1, "acknowledged": 0, "dead_lettered": 0}
+
+
+def test_acknowledgements_apply_to_config_events_only(aws: Aws) -> None:
+    evt = event(SECURITYHUB_EVENT)
+    evt["detail"]["findings"] = [evt["detail"]["findings"][0]]
+    evt["detail"]["findings"][0]["Resources"][0]["Id"] = HELPER
+    evt["detail"]["findings"][0]["GeneratorId"] = VPC_RULE
+    counts = route(aws, evt, ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED)
+    assert counts["published"] == 1
+    assert counts["acknowledged"] == 0
+
+
+def test_malformed_config_event_is_dead_lettered_even_when_acknowledged(aws: Aws) -> None:
+    evt = lambda_config_event()
+    del evt["detail"]["awsAccountId"]
+    del evt["account"]
+    counts = route(aws, evt, ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED)
+    assert counts == {"published": 0, "skipped": 0, "acknowledged": 0, "dead_lettered": 1}
+    (letter,) = aws.dead_letters()
+    assert letter["reason"] == "missing required field: account"
+
+
+def _entry(resource_id: Any = HELPER, reason: Any = "why") -> dict[str, Any]:
+    return {"resource_id": resource_id, "reason": reason}
+
+
+ACK_ERRORS = [
+    ("not json", "not json", "ACKNOWLEDGED_NONCOMPLIANCE='not json' is not valid JSON"),
+    ("truncated", '{"r": [', "ACKNOWLEDGED_NONCOMPLIANCE='{\"r\": [' is not valid JSON"),
+    ("list", "[]", "ACKNOWLEDGED_NONCOMPLIANCE must be a JSON object, got list"),
+    ("string", '"r"', "ACKNOWLEDGED_NONCOMPLIANCE must be a JSON object, got str"),
+    ("null", "null", "ACKNOWLEDGED_NONCOMPLIANCE must be a JSON object, got NoneType"),
+    ("rule value object", {"r": {}}, "ACKNOWLEDGED_NONCOMPLIANCE['r'] must be a list, got dict"),
+    ("rule value string", {"r": HELPER}, "ACKNOWLEDGED_NONCOMPLIANCE['r'] must be a list, got str"),
+    ("entry string", {"r": [HELPER]}, "ACKNOWLEDGED_NONCOMPLIANCE['r'][0] must be an object with exactly the keys resource_id and reason, got str"),
+    ("no reason", {"r": [{"resource_id": HELPER}]}, "['r'][0] must be an object with exactly the keys resource_id and reason, got ['resource_id']"),
+    ("camelCase key", {"r": [{"resourceId": HELPER, "reason": "why"}]}, "got ['reason', 'resourceId']"),
+    ("extra key", {"r": [{**_entry(), "until": "2027"}]}, "got ['reason', 'resource_id', 'until']"),
+    ("empty reason", {"r": [_entry(reason="")]}, "ACKNOWLEDGED_NONCOMPLIANCE['r'][0].reason='' must be a non-empty string"),
+    ("blank reason", {"r": [_entry(reason="  ")]}, "['r'][0].reason='  ' must be a non-empty string"),
+    ("reason not string", {"r": [_entry(reason=5)]}, "['r'][0].reason=5 must be a non-empty string"),
+    ("empty resource", {"r": [_entry(resource_id="")]}, "ACKNOWLEDGED_NONCOMPLIANCE['r'][0].resource_id='' must be a non-empty string without surrounding spaces"),
+    ("padded resource", {"r": [_entry(resource_id=f" {HELPER}")]}, "without surrounding spaces, exactly as Config reports it"),
+    ("resource not string", {"r": [_entry(resource_id=42)]}, "['r'][0].resource_id=42 must be a non-empty string"),
+    ("second entry bad", {"r": [_entry(), _entry(OTHER_HELPER, None)]}, "['r'][1].reason=None must be a non-empty string"),
+    ("empty rule", {"": [_entry()]}, "ACKNOWLEDGED_NONCOMPLIANCE: rule name '' must be non-empty, without surrounding spaces"),
+    ("padded rule", {f"{VPC_RULE} ": [_entry()]}, f"rule name '{VPC_RULE} ' must be non-empty"),
+    ("duplicate rule", '{"r": [], "r": []}', "ACKNOWLEDGED_NONCOMPLIANCE: key 'r' appears twice in one object; list it once"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "value", "message"), ACK_ERRORS, ids=[c[0] for c in ACK_ERRORS])
+def test_malformed_acknowledgements_raise(case: str, value: Any, message: str) -> None:
+    env = {
+        "TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:t",
+        "DLQ_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q",
+        "SEVERITY_THRESHOLD": "HIGH",
+        "ACKNOWLEDGED_NONCOMPLIANCE": value if isinstance(value, str) else json.dumps(value),
+    }
+    with pytest.raises(mod.ConfigurationError, match=re.escape(message)):
+        mod.load_config(env)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, {}),
+        ("", {}),
+        ("  \n", {}),
+        ("{}", {}),
+        (json.dumps({VPC_RULE: []}), {VPC_RULE: {}}),
+        (
+            json.dumps({VPC_RULE: [_entry(reason="  deploy-time helper ")]}),
+            {VPC_RULE: {HELPER: "deploy-time helper"}},
+        ),
+        (
+            json.dumps({VPC_RULE: [_entry(reason="a"), _entry(reason="b"), _entry(reason="a")]}),
+            {VPC_RULE: {HELPER: "a; b"}},
+        ),
+        (
+            ACKNOWLEDGED,
+            {
+                VPC_RULE: {HELPER: VPC_REASON},
+                DLQ_RULE: {
+                    HELPER: "synchronous CloudFormation call, no DLQ",
+                    OTHER_HELPER: "synchronous CloudFormation call, no DLQ",
+                },
+            },
+        ),
+    ],
+)
+def test_acknowledgements_are_parsed(value: str | None, expected: dict[str, Any]) -> None:
+    env = {} if value is None else {"ACKNOWLEDGED_NONCOMPLIANCE": value}
+    assert mod.acknowledged_noncompliance(env) == expected
+
+
+def test_handler_with_acknowledgements_routes_the_rest(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in aws.env(
+        SEVERITY_THRESHOLD="MEDIUM", ACKNOWLEDGED_NONCOMPLIANCE=ACKNOWLEDGED
+    ).items():
+        monkeypatch.setenv(name, value)
+    assert mod.handler(lambda_config_event(), None)["acknowledged"] == 1
+    assert mod.handler(lambda_config_event(CONCURRENCY_RULE), None)["published"] == 1
+    (sent,) = aws.published()
+    assert json.loads(sent["Message"])["finding"]["id"].startswith(CONCURRENCY_RULE)
+
+
+def test_handler_malformed_acknowledgements_raise_before_routing(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in aws.env(ACKNOWLEDGED_NONCOMPLIANCE='{"r": "x"}').items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(mod.ConfigurationError, match="ACKNOWLEDGED_NONCOMPLIANCE"):
+        mod.handler(event(GUARDDUTY_EVENT), None)
+    assert aws.published() == []
+    assert aws.dead_letters() == []
+
+
+# ---------------------------------------------------------------------------------------------
 # Threshold
 # ---------------------------------------------------------------------------------------------
 
@@ -444,14 +705,14 @@ def test_config_compliant_is_informational(aws: Aws, compliance: str) -> None:
 )
 def test_below_threshold_sends_nothing(aws: Aws, evt: dict[str, Any], threshold: str) -> None:
     counts = route(aws, evt, SEVERITY_THRESHOLD=threshold)
-    assert counts == {"published": 0, "skipped": 1, "dead_lettered": 0}
+    assert counts == {"published": 0, "skipped": 1, "acknowledged": 0, "dead_lettered": 0}
     assert aws.published() == []
     assert aws.dead_letters() == []
 
 
 def test_securityhub_batch_is_filtered_per_finding(aws: Aws) -> None:
     counts = route(aws, event(SECURITYHUB_EVENT), SEVERITY_THRESHOLD="CRITICAL")
-    assert counts == {"published": 1, "skipped": 1, "dead_lettered": 0}
+    assert counts == {"published": 1, "skipped": 1, "acknowledged": 0, "dead_lettered": 0}
     _, message = only_message(aws)
     assert message["finding"]["severity"] == "CRITICAL"
 
@@ -558,7 +819,7 @@ MALFORMED = [
 @pytest.mark.parametrize(("case", "evt", "reason"), MALFORMED, ids=[c[0] for c in MALFORMED])
 def test_malformed_event_goes_to_dlq(aws: Aws, case: str, evt: Any, reason: str) -> None:
     counts = route(aws, evt)
-    assert counts == {"published": 0, "skipped": 0, "dead_lettered": 1}, case
+    assert counts == {"published": 0, "skipped": 0, "acknowledged": 0, "dead_lettered": 1}, case
     (letter,) = aws.dead_letters()
     assert reason in letter["reason"]
     assert letter["event"] == evt
@@ -673,7 +934,12 @@ def test_handler_end_to_end(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in aws.env().items():
         monkeypatch.setenv(name, value)
     assert mod.handler(event(SECURITYHUB_EVENT), None)["published"] == 2
-    assert mod.handler("garbage", None) == {"published": 0, "skipped": 0, "dead_lettered": 1}
+    assert mod.handler("garbage", None) == {
+        "published": 0,
+        "skipped": 0,
+        "acknowledged": 0,
+        "dead_lettered": 1,
+    }
     assert len(aws.published()) == 2
     assert len(aws.dead_letters()) == 1
 

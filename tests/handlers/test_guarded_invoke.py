@@ -146,6 +146,7 @@ def test_allowed_request_sends_exact_converse_parameters(bedrock, settings):
         "modelId": OTHER_MODEL,
         "usage": {"inputTokens": 21, "outputTokens": 9, "totalTokens": 30},
         "stopReason": "end_turn",
+        "groundingChecked": False,
     }
     stubber.assert_no_pending_responses()
 
@@ -205,12 +206,14 @@ def test_blocked_by_guardrail(bedrock, settings, capsys):
         "status": "blocked",
         "message": blocked_text,
         "action": "GUARDRAIL_INTERVENED",
+        "groundingChecked": False,
     }
     (line,) = log_lines(capsys)
     assert line["status"] == "blocked"
     assert line["guardrailAction"] == "GUARDRAIL_INTERVENED"
     assert line["guardrailPolicies"] == ["contentPolicy"]
     assert line["promptChars"] == len(PROMPT)
+    assert (line["groundingChecked"], line["groundingScores"]) == (False, None)
 
 
 def test_ok_log_line_reports_sizes_and_no_intervention(bedrock, settings, capsys):
@@ -226,6 +229,301 @@ def test_ok_log_line_reports_sizes_and_no_intervention(bedrock, settings, capsys
     assert line["answerChars"] == len(ANSWER)
     assert line["systemChars"] == len(SYSTEM)
     assert (line["inputTokens"], line["outputTokens"], line["attempts"]) == (21, 9, 1)
+
+
+# --- contextual grounding ----------------------------------------------------------------------
+
+# Stand-ins for retrieved passages (they may hold PHI too: never logged).
+PASSAGE_1 = "Discharge note GROUND-SECRET-1: Jane Doe was prescribed aspirin 81 mg daily."
+PASSAGE_2 = "Ward-9 GROUND-SECRET-2 protocol: review anticoagulants before any procedure."
+
+
+def grounding_trace(blocked: str | None = None) -> dict[str, Any]:
+    """A Converse guardrail trace whose output assessment holds contextual grounding scores."""
+    scores = {"GROUNDING": 0.91, "RELEVANCE": 0.88}
+    if blocked is not None:
+        scores[blocked] = 0.12
+    filters = [
+        {
+            "type": kind,
+            "threshold": 0.75,
+            "score": score,
+            "action": "BLOCKED" if kind == blocked else "NONE",
+            "detected": kind == blocked,
+        }
+        for kind, score in scores.items()
+    ]
+    return {
+        "guardrail": {
+            "outputAssessments": {
+                GUARDRAIL: [
+                    {
+                        "contextualGroundingPolicy": {"filters": filters},
+                        "invocationMetrics": {"guardrailProcessingLatency": 240},
+                    }
+                ]
+            },
+            "actionReason": "Guardrail blocked." if blocked else "No action.",
+        }
+    }
+
+
+def test_grounding_source_text_sends_grounding_source_and_query_blocks(bedrock, settings, capsys):
+    client, stubber = bedrock
+    # The exact request (botocore GuardrailConverseContentBlock / GuardrailConverseTextBlock):
+    # the guardrail configuration is the same as without grounding.
+    stubber.add_response(
+        "converse",
+        converse_response(trace=grounding_trace()),
+        {
+            "modelId": DEFAULT_MODEL,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "guardContent": {
+                                "text": {"text": PASSAGE_1, "qualifiers": ["grounding_source"]}
+                            }
+                        },
+                        {"guardContent": {"text": {"text": PROMPT, "qualifiers": ["query"]}}},
+                    ],
+                }
+            ],
+            "guardrailConfig": {
+                "guardrailIdentifier": GUARDRAIL,
+                "guardrailVersion": "3",
+                "trace": "enabled",
+            },
+        },
+    )
+
+    result = call({"prompt": PROMPT, "groundingSource": PASSAGE_1}, client, settings)
+
+    assert result == {
+        "status": "ok",
+        "answer": ANSWER,
+        "modelId": DEFAULT_MODEL,
+        "usage": {"inputTokens": 21, "outputTokens": 9, "totalTokens": 30},
+        "stopReason": "end_turn",
+        "groundingChecked": True,
+    }
+    stubber.assert_no_pending_responses()
+    (line,) = log_lines(capsys)
+    assert line["groundingChecked"] is True
+    assert (line["groundingPassages"], line["groundingChars"]) == (1, len(PASSAGE_1))
+    assert line["groundingScores"] == {"GROUNDING": 0.91, "RELEVANCE": 0.88}
+    assert line["guardrailPolicies"] == ["contextualGroundingPolicy"]
+
+
+def test_grounding_source_list_sends_one_block_per_passage(bedrock, settings):
+    client, stubber = bedrock
+    stubber.add_response(
+        "converse",
+        converse_response(),
+        {
+            "modelId": OTHER_MODEL,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "guardContent": {
+                                "text": {"text": PASSAGE_1, "qualifiers": ["grounding_source"]}
+                            }
+                        },
+                        {
+                            "guardContent": {
+                                "text": {"text": PASSAGE_2, "qualifiers": ["grounding_source"]}
+                            }
+                        },
+                        {"guardContent": {"text": {"text": PROMPT, "qualifiers": ["query"]}}},
+                    ],
+                }
+            ],
+            "guardrailConfig": GUARDRAIL_CONFIG,
+            "system": [{"text": SYSTEM}],
+            "inferenceConfig": {"maxTokens": 128},
+        },
+    )
+
+    result = call(
+        {
+            "prompt": PROMPT,
+            "groundingSource": [PASSAGE_1, PASSAGE_2],
+            "modelId": OTHER_MODEL,
+            "system": SYSTEM,
+            "maxTokens": 128,
+        },
+        client,
+        settings,
+    )
+
+    assert (result["status"], result["groundingChecked"]) == ("ok", True)
+    stubber.assert_no_pending_responses()
+
+
+def test_null_grounding_source_is_a_plain_request(bedrock, settings):
+    client, stubber = bedrock
+    stubber.add_response("converse", converse_response(), expected_params())
+
+    result = call({"prompt": PROMPT, "groundingSource": None}, client, settings)
+
+    assert (result["status"], result["groundingChecked"]) == ("ok", False)
+    stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("failed", ["GROUNDING", "RELEVANCE"])
+def test_ungrounded_or_irrelevant_answer_is_blocked(bedrock, settings, capsys, failed):
+    client, stubber = bedrock
+    blocked_text = "The answer could not be verified against the sources provided."
+    stubber.add_response(
+        "converse",
+        converse_response(blocked_text, "guardrail_intervened", grounding_trace(blocked=failed)),
+        {
+            "modelId": DEFAULT_MODEL,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "guardContent": {
+                                "text": {"text": PASSAGE_1, "qualifiers": ["grounding_source"]}
+                            }
+                        },
+                        {"guardContent": {"text": {"text": PROMPT, "qualifiers": ["query"]}}},
+                    ],
+                }
+            ],
+            "guardrailConfig": GUARDRAIL_CONFIG,
+        },
+    )
+
+    result = call({"prompt": PROMPT, "groundingSource": [PASSAGE_1]}, client, settings)
+
+    assert result == {
+        "status": "blocked",
+        "message": blocked_text,
+        "action": "GUARDRAIL_INTERVENED",
+        "groundingChecked": True,
+    }
+    (line,) = log_lines(capsys)
+    assert (line["status"], line["guardrailAction"]) == ("blocked", "GUARDRAIL_INTERVENED")
+    assert line["guardrailPolicies"] == ["contextualGroundingPolicy"]
+    assert line["groundingScores"][failed] == 0.12
+
+
+GROUNDING_REJECTIONS = [
+    ({"groundingSource": 42}, "grounding-source-invalid", "groundingSource must be a string or a list of strings"),
+    ({"groundingSource": {"text": "x"}}, "grounding-source-invalid", "groundingSource must be a string or a list of strings"),
+    ({"groundingSource": True}, "grounding-source-invalid", "groundingSource must be a string or a list of strings"),
+    ({"groundingSource": ""}, "grounding-source-empty", "groundingSource is empty"),
+    ({"groundingSource": " \n\t "}, "grounding-source-empty", "groundingSource is empty"),
+    ({"groundingSource": []}, "grounding-source-empty", "groundingSource is an empty list"),
+    ({"groundingSource": [PASSAGE_1, 7]}, "grounding-source-invalid", "groundingSource[1] must be a string"),
+    ({"groundingSource": [None]}, "grounding-source-invalid", "groundingSource[0] must be a string"),
+    ({"groundingSource": [PASSAGE_1, "  "]}, "grounding-source-empty", "groundingSource[1] is empty"),
+    ({"groundingSource": ["p"] * 51}, "grounding-source-too-many", "groundingSource has 51 passages; the limit is 50"),
+    (
+        {"grounding_source": PASSAGE_1},
+        "grounding-source-misnamed",
+        "grounding_source is not a request field; send the grounding text as groundingSource",
+    ),
+    (
+        {"grounding_source": PASSAGE_1, "groundingSource": PASSAGE_1},
+        "grounding-source-misnamed",
+        "grounding_source is not a request field; send the grounding text as groundingSource",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fields", "reason", "error"), GROUNDING_REJECTIONS)
+def test_invalid_grounding_source_is_rejected(bedrock, settings, capsys, fields, reason, error):
+    client, _ = bedrock  # nothing stubbed: any converse call fails the test
+
+    result = call({"prompt": PROMPT, **fields}, client, settings)
+
+    assert result == {"status": "rejected", "error": error}
+    (line,) = log_lines(capsys)
+    assert (line["level"], line["status"], line["reason"]) == ("WARNING", "rejected", reason)
+
+
+def test_fifty_passages_are_accepted(bedrock, settings):
+    client, stubber = bedrock
+    stubber.add_response("converse", converse_response())
+
+    result = call({"prompt": PROMPT, "groundingSource": ["p"] * 50}, client, settings)
+
+    assert result["status"] == "ok"
+
+
+def test_too_long_grounding_source_is_rejected(bedrock):
+    client, stubber = bedrock
+    settings = mod.load_settings({**ENV, "MAX_GROUNDING_CHARS": "10"})
+
+    assert call({"prompt": PROMPT, "groundingSource": "x" * 11}, client, settings) == {
+        "status": "rejected",
+        "error": "groundingSource has 11 characters; the limit is 10",
+    }
+    # The limit counts all passages together.
+    assert call({"prompt": PROMPT, "groundingSource": ["12345", "678901"]}, client, settings) == {
+        "status": "rejected",
+        "error": "groundingSource has 11 characters; the limit is 10",
+    }
+    # At the limit the request goes through.
+    stubber.add_response("converse", converse_response())
+    assert (
+        call({"prompt": PROMPT, "groundingSource": ["12345", "67890"]}, client, settings)["status"]
+        == "ok"
+    )
+    stubber.assert_no_pending_responses()
+
+
+def test_default_grounding_limit_is_bedrocks_100000_characters(bedrock, settings):
+    client, _ = bedrock
+    result = call({"prompt": PROMPT, "groundingSource": "x" * 100_001}, client, settings)
+    assert result == {
+        "status": "rejected",
+        "error": "groundingSource has 100001 characters; the limit is 100000",
+    }
+
+
+def test_grounding_request_rejected_by_bedrock_is_rejected(bedrock, settings):
+    client, stubber = bedrock
+    stubber.add_client_error(
+        "converse", "ValidationException", "The grounding source is too long.", 400
+    )
+
+    result = call({"prompt": PROMPT, "groundingSource": PASSAGE_1}, client, settings)
+
+    assert result == {
+        "status": "rejected",
+        "error": "Bedrock rejected the request: The grounding source is too long.",
+    }
+
+
+def test_grounding_passages_never_appear_in_logs(bedrock, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    client, stubber = bedrock
+    settings = mod.load_settings({**ENV, "MAX_GROUNDING_CHARS": str(len(PASSAGE_1 + PASSAGE_2))})
+    event = {"prompt": PROMPT, "groundingSource": [PASSAGE_1, PASSAGE_2]}
+    stubber.add_response("converse", converse_response(trace=grounding_trace()))
+    stubber.add_response(
+        "converse", converse_response(ANSWER, "guardrail_intervened", grounding_trace("GROUNDING"))
+    )
+    stubber.add_client_error("converse", "ValidationException", PASSAGE_1, 400)
+
+    statuses = [call(event, client, settings)["status"] for _ in range(3)]
+    statuses.append(
+        call({**event, "groundingSource": [PASSAGE_1, PASSAGE_2 + "!"]}, client, settings)["status"]
+    )
+
+    assert statuses == ["ok", "blocked", "rejected", "rejected"]
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err + caplog.text
+    assert logged.count("\n") >= 4
+    for secret in ("GROUND-SECRET-1", "GROUND-SECRET-2", "aspirin", "Jane Doe", "ANSWER-TEXT"):
+        assert secret not in logged
 
 
 # --- retries -----------------------------------------------------------------------------------
@@ -477,6 +775,7 @@ def test_prompt_and_answer_never_appear_in_logs(bedrock, capsys, caplog):
 def test_settings_defaults(settings):
     assert settings.max_prompt_chars == 20000
     assert settings.max_output_tokens == 4096
+    assert settings.max_grounding_chars == 100_000
     assert settings.read_timeout == 60
     assert settings.endpoint_url is None
     assert settings.allowed_model_ids == {
@@ -504,6 +803,9 @@ def test_guardrail_arn_is_accepted():
         ({"MAX_PROMPT_CHARS": "lots"}, "MAX_PROMPT_CHARS"),
         ({"MAX_PROMPT_CHARS": "0"}, "MAX_PROMPT_CHARS"),
         ({"MAX_OUTPUT_TOKENS": "-1"}, "MAX_OUTPUT_TOKENS"),
+        ({"MAX_GROUNDING_CHARS": "0"}, "MAX_GROUNDING_CHARS"),
+        ({"MAX_GROUNDING_CHARS": "100001"}, "MAX_GROUNDING_CHARS"),
+        ({"MAX_GROUNDING_CHARS": "many"}, "MAX_GROUNDING_CHARS"),
         ({"BEDROCK_ENDPOINT_URL": "http://vpce.example"}, "BEDROCK_ENDPOINT_URL"),
         ({"BEDROCK_READ_TIMEOUT_SECONDS": "0"}, "BEDROCK_READ_TIMEOUT_SECONDS"),
     ],

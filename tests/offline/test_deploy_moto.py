@@ -26,7 +26,7 @@ from offline.deploy import (
     environment_stacks,
     prepare_template,
 )
-from offline.permissions import MATRIX, Check, run_matrix
+from offline.permissions import MATRIX, Check, find, run_matrix
 from offline.state import Emulator, bucket_names, summary, targets
 from platform_config import BUCKETS, EnvironmentConfig
 from tests.conftest import ENV_NAMES, Synthesized
@@ -107,7 +107,7 @@ def _export(deployed: Deployed, fragment: str) -> str:
 
 def test_every_stack_reaches_create_complete_in_dependency_order(deployed: Deployed) -> None:
     assert list(deployed.reports) == [
-        "keys", "network", "data", "audit", "findings", "ml", "genai"
+        "keys", "network", "data", "audit", "ml", "genai", "findings"
     ]  # fmt: skip
     cfn = deployed.client("cloudformation")
     for report in deployed.reports.values():
@@ -300,12 +300,19 @@ def test_deployed_state_summary(deployed: Deployed) -> None:
 
 def _functions(deployed: Deployed) -> dict[str, dict[str, Any]]:
     """Deployed platform functions by construct name (FindingsRouter, AccessReview, ...)."""
-    names = ("FindingsRouter", "AccessReview", "SageMakerIsolationRule")
-    functions = deployed.client("lambda").list_functions()["Functions"]
-    return {
-        name: next(f for f in functions if f"-{name}Function" in f["FunctionName"])
-        for name in names
+    stack_of = {"FindingsRouter": "findings", "AccessReview": "findings"}
+    names = find(
+        deployed.reports,
+        {
+            name: (stack_of.get(name, "audit"), f"{name}Function")
+            for name in ("FindingsRouter", "AccessReview", "SageMakerIsolationRule")
+        },
+        "AWS::Lambda::Function",
+    )
+    functions = {
+        f["FunctionName"]: f for f in deployed.client("lambda").list_functions()["Functions"]
     }
+    return {name: functions[physical] for name, physical in names.items()}
 
 
 def test_audit_functions_run_in_the_private_subnets_with_their_dlq_and_log_group(

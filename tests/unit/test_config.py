@@ -47,6 +47,22 @@ def _cdi(change: Callable[[dict[str, Any]], Any]) -> Mutator:
 GUARD = f"{DEV}.genai.guardrail"
 
 
+def _both(first: Mutator, second: Mutator) -> Mutator:
+    return lambda platform: (first(platform), second(platform))[-1]
+
+
+def _prod_in_dev_account(change: Callable[[dict[str, Any]], Any]) -> Mutator:
+    """Move prod into dev's account and region (role ARNs follow), then apply ``change``."""
+
+    def mutate(platform: dict[str, Any]) -> None:
+        prod = platform["environments"]["prod"]
+        text = json.dumps(prod).replace("222222222222", "111111111111")
+        platform["environments"]["prod"] = json.loads(text)
+        change(platform["environments"]["prod"])
+
+    return mutate
+
+
 def _ml(change: Callable[[dict[str, Any]], None]) -> Mutator:
     return _dev(lambda env: change(env["ml"]))
 
@@ -241,7 +257,21 @@ BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
     ("genai-logging-flag", _genai(lambda g: g["invocation_logging"].__setitem__("text_data", 1)), f"{DEV}.genai.invocation_logging.text_data", "1", "true or false"),
     ("genai-logging-retention", _genai(lambda g: g["invocation_logging"].__setitem__("log_retention_days", 0)), f"{DEV}.genai.invocation_logging.log_retention_days", "0", "a CloudWatch Logs retention"),
     ("genai-logging-unknown", _genai(lambda g: g["invocation_logging"].__setitem__("video_data", True)), f"{DEV}.genai.invocation_logging.video_data", "true", "unknown key"),
-    ("genai-invoke-concurrency", _genai(lambda g: g["guarded_invoke"].__setitem__("reserved_concurrency", 0)), f"{DEV}.genai.guarded_invoke.reserved_concurrency", "0", "an integer from 1 to 1000"),
+    ("genai-invoke-concurrency-moved", _genai(lambda g: g["guarded_invoke"].__setitem__("reserved_concurrency", 5)), f"{DEV}.genai.guarded_invoke.reserved_concurrency", "5", "unknown key"),
+    # --- deploy readiness: reservations, log groups, singletons, perimeter, invocation logs ----
+    ("reserved-missing", _delete("reserved_concurrency"), f"{DEV}.reserved_concurrency", "(missing)", "an object with findings_router, access_review"),
+    ("reserved-zero", _dev(lambda e: e["reserved_concurrency"].__setitem__("guarded_invoke", 0)), f"{DEV}.reserved_concurrency.guarded_invoke", "0", "an integer from 1 to 1000, or null for no reservation"),
+    ("reserved-too-many", _dev(lambda e: e["reserved_concurrency"].__setitem__("phi_redaction", 1001)), f"{DEV}.reserved_concurrency.phi_redaction", "1001", "an integer from 1 to 1000, or null"),
+    ("reserved-string", _dev(lambda e: e["reserved_concurrency"].__setitem__("findings_router", "5")), f"{DEV}.reserved_concurrency.findings_router", '"5"', "an integer from 1 to 1000, or null"),
+    ("reserved-bool", _dev(lambda e: e["reserved_concurrency"].__setitem__("access_review", True)), f"{DEV}.reserved_concurrency.access_review", "true", "an integer from 1 to 1000, or null"),
+    ("reserved-unknown-function", _dev(lambda e: e["reserved_concurrency"].__setitem__("guarded_invok", 5)), f"{DEV}.reserved_concurrency.guarded_invok", "5", "unknown key"),
+    ("sagemaker-log-groups", _ml(lambda m: m.__setitem__("sagemaker_log_groups", "import")), f"{DEV}.ml.sagemaker_log_groups", '"import"', "create (the ML stack creates /aws/sagemaker/* encrypted; they must not exist yet) or adopt"),
+    ("forward-access-not-a-principal", _dev(lambda e: e["data"].__setitem__("forward_access_services", ["athena"])), f"{DEV}.data.forward_access_services", '"athena"', "an AWS service principal such as athena.amazonaws.com"),
+    ("invocation-logs-no-retention", _dev(lambda e: e["data"]["buckets"]["invocation_logs"]["lifecycle"].__setitem__("expiration_days", None)), f"{DEV}.data.buckets.invocation_logs.lifecycle.expiration_days", "null", "need a retention after which a deletion request can be honoured"),
+    ("invocation-logs-missing", _dev(lambda e: e["data"]["buckets"].pop("invocation_logs")), f"{DEV}.data.buckets.invocation_logs", "(missing)", ""),
+    ("singleton-shared-account", _prod_in_dev_account(lambda e: None), f"{CONTEXT_KEY}.environments.prod.audit.account_services", '"config_recorder"', "environments dev and prod share account 111111111111 and region us-east-1, and config_recorder exists once per account and region"),
+    ("singleton-invocation-logging", _prod_in_dev_account(lambda e: e["audit"].update(account_services=["bedrock_invocation_logging"], securityhub_standards=[])), f"{CONTEXT_KEY}.environments.prod.audit.account_services", '"bedrock_invocation_logging"', "environments dev and prod share account"),
+    ("singleton-enforced-guardrail", _both(_prod_in_dev_account(lambda e: e["audit"].update(account_services=[], securityhub_standards=[])), _dev(lambda e: e["genai"].__setitem__("enforce_guardrail_in_account", True))), f"{CONTEXT_KEY}.environments.prod.genai.enforce_guardrail_in_account", '"enforced_guardrail"', "environments dev and prod share account 111111111111"),
     ("genai-invoke-tokens-type", _genai(lambda g: g["guarded_invoke"].__setitem__("max_output_tokens", "4096")), f"{DEV}.genai.guarded_invoke.max_output_tokens", '"4096"', "an integer from 1"),
     ("genai-phi-prefix", _phi(lambda p: p.__setitem__("clinical_prefix", "clinical")), f"{DEV}.genai.phi.clinical_prefix", '"clinical"', "ending with '/'"),
     ("genai-phi-prefix-wildcard", _phi(lambda p: p.__setitem__("curated_prefix", "redacted/*/")), f"{DEV}.genai.phi.curated_prefix", '"redacted/*/"', "no wildcard"),
@@ -305,6 +335,7 @@ def test_shipped_audit_config() -> None:
             "macie",
             "inspector",
             "access_analyzer",
+            "bedrock_invocation_logging",
         }
         assert not audit.organization_trail and audit.organization_id is None
         assert "aws-foundational-security-best-practices/v/1.0.0" in audit.securityhub_standards
@@ -443,3 +474,56 @@ def test_app_prints_one_line_exits_2_and_leaves_no_templates(
     assert lines[0].startswith(expected), lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["synth.lock"]
+
+
+def _shared_account_platform() -> dict[str, Any]:
+    platform = raw_platform()
+    _prod_in_dev_account(lambda e: None)(platform)
+    return platform
+
+
+def test_two_environments_share_an_account_when_each_singleton_has_one_owner() -> None:
+    platform = _shared_account_platform()
+    prod = platform["environments"]["prod"]
+    prod["audit"].update(account_services=[], securityhub_standards=[])
+    prod["genai"]["enforce_guardrail_in_account"] = False
+    config = load_config({CONTEXT_KEY: platform})
+    assert [e.account for e in config.environments] == ["111111111111", "111111111111"]
+    assert config.environments[1].audit.account_services == ()
+
+
+def test_singleton_conflict_is_refused_also_when_one_environment_is_selected() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({CONTEXT_KEY: _shared_account_platform()}, selected="dev")
+    assert "environments dev and prod" in str(caught.value)
+
+
+def test_two_environments_in_one_account_but_different_regions_do_not_conflict() -> None:
+    platform = _shared_account_platform()
+    prod = platform["environments"]["prod"]
+    prod.update(region="us-east-2", availability_zones=["us-east-2a", "us-east-2b", "us-east-2c"])
+    prod["endpoint_availability_zones"] = ["us-east-2a", "us-east-2b", "us-east-2c"]
+    prod["audit"]["config_global_resources_region"] = "us-east-1"
+    prod["s3_prefix_list_id"] = "pl-7ba54012"
+    prod["genai"]["allowed_model_ids"] = ["anthropic.claude-3-haiku-20240307-v1:0"]
+    prod["genai"]["default_model_id"] = "anthropic.claude-3-haiku-20240307-v1:0"
+    (env,) = [e for e in load_config({CONTEXT_KEY: platform}).environments if e.name == "prod"]
+    assert env.region == "us-east-2" and env.account == "111111111111"
+
+
+def test_reservations_and_the_account_limit_they_need() -> None:
+    dev, prod = load_config(CDK_JSON_CONTEXT).environments
+    assert (dev.reserved_concurrency.total, dev.reserved_concurrency.account_limit_needed) == (
+        17,
+        117,
+    )
+    assert (prod.reserved_concurrency.total, prod.reserved_concurrency.account_limit_needed) == (
+        70,
+        170,
+    )
+    platform = raw_platform()
+    platform["environments"]["dev"]["reserved_concurrency"] = {"guarded_invoke": None}
+    (none,) = load_config({CONTEXT_KEY: platform}, "dev").environments
+    assert none.reserved_concurrency.total == 0
+    assert none.reserved_concurrency.account_limit_needed == 0  # no reservation, no minimum
+    assert none.reserved_concurrency.findings_router is None  # absent counts as null

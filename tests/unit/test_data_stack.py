@@ -22,6 +22,7 @@ CONSTRUCT_IDS = {
     "curated": "Curated",
     "model_artifacts": "ModelArtifacts",
     "audit": "Audit",
+    "invocation_logs": "InvocationLogs",
     "access_logs": "AccessLogs",
     "config_history": "ConfigHistory",  # not a config key: AWS Config's own bucket
 }
@@ -79,7 +80,8 @@ def test_every_bucket_private_versioned_owner_enforced_retained(
 
 def test_encryption_per_bucket(synthesized: Synthesized, env_name: str) -> None:
     buckets = _buckets(synthesized, env_name)
-    for name in (*DATA_BUCKETS, "audit", "config_history"):
+    data_key_buckets = (*DATA_BUCKETS, "invocation_logs")
+    for name in (*data_key_buckets, "audit", "config_history"):
         (rule,) = buckets[name]["Properties"]["BucketEncryption"][
             "ServerSideEncryptionConfiguration"
         ]
@@ -87,7 +89,7 @@ def test_encryption_per_bucket(synthesized: Synthesized, env_name: str) -> None:
         default = rule["ServerSideEncryptionByDefault"]
         assert default["SSEAlgorithm"] == "aws:kms"
         key_export = dumps(default["KMSMasterKeyID"])
-        assert ("DataKey" if name in DATA_BUCKETS else "LogsKey") in key_export, name
+        assert ("DataKey" if name in data_key_buckets else "LogsKey") in key_export, name
         assert "-keys:" in key_export  # imported from the keys stack
     (logs_rule,) = buckets["access_logs"]["Properties"]["BucketEncryption"][
         "ServerSideEncryptionConfiguration"
@@ -99,7 +101,7 @@ def test_access_logging_to_the_log_bucket(synthesized: Synthesized, env_name: st
     buckets = _buckets(synthesized, env_name)
     logs_id = _logical_id(synthesized, env_name, "access_logs")
     assert "LoggingConfiguration" not in buckets["access_logs"]["Properties"]
-    for name in (*DATA_BUCKETS, "audit", "config_history"):
+    for name in (*DATA_BUCKETS, "audit", "invocation_logs", "config_history"):
         logging = buckets[name]["Properties"]["LoggingConfiguration"]
         assert logging["DestinationBucketName"] == {"Ref": logs_id}
         assert logging["LogFilePrefix"] == f"{name.replace('_', '-')}/"
@@ -150,13 +152,18 @@ def test_data_buckets_deny_other_encryption_and_access_outside_the_endpoint(
         exempt = vpce["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
         assert list(env.data.admin_principal_arns) == exempt[:-1]
         assert exempt[-1] == f"arn:aws:iam::{env.account}:role/aws-service-role/*"
-        assert vpce["Condition"]["Bool"] == {"aws:ViaAWSService": "false"}
+        # No blanket exemption for services acting for a caller (aws:ViaAWSService): only the
+        # configured ones, by aws:CalledVia (none in the shipped config).
+        assert "aws:ViaAWSService" not in dumps(vpce)
+        assert ("ForAllValues:StringNotEquals" in vpce["Condition"]) is bool(
+            env.data.forward_access_services
+        )
 
 
 def test_log_buckets_are_not_bound_to_the_vpc_endpoint(
     synthesized: Synthesized, env_name: str
 ) -> None:
-    for name in ("audit", "access_logs", "config_history"):
+    for name in ("audit", "invocation_logs", "access_logs", "config_history"):
         statements = _policy(synthesized, env_name, _logical_id(synthesized, env_name, name))
         assert "aws:SourceVpce" not in dumps(statements), name  # AWS services deliver logs here
 

@@ -209,7 +209,7 @@ def test_invocation_logging_configuration_call(genai: GenAi) -> None:
         "PutModelInvocationLoggingConfiguration",
     )
     logging = call["parameters"]["loggingConfig"]
-    assert "AuditBucket" in logging["s3Config"]["bucketName"]
+    assert "InvocationLogsBucket" in logging["s3Config"]["bucketName"]
     assert logging["s3Config"]["keyPrefix"] == genai.env.genai.invocation_logging.s3_prefix.rstrip(
         "/"
     )
@@ -256,7 +256,9 @@ def test_configuration_role_names_exact_actions(genai: GenAi) -> None:
     assert not allowed(statements, Request("iam:PassRole", "arn:aws:iam::1:role/Admin", to_bedrock))
 
 
-def test_audit_bucket_and_logs_key_admit_bedrock_for_this_account_only(genai: GenAi) -> None:
+def test_invocation_logs_bucket_and_data_key_admit_bedrock_for_this_account_only(
+    genai: GenAi,
+) -> None:
     env = genai.env
     source = {
         "StringEquals": {"aws:SourceAccount": env.account},
@@ -275,15 +277,15 @@ def test_audit_bucket_and_logs_key_admit_bedrock_for_this_account_only(genai: Ge
     assert flatten_reference(statement["Resource"]).endswith(
         f"/{prefix}AWSLogs/{env.account}/BedrockModelInvocationLogs/*"
     )
-    assert "AuditBucket" in flatten_reference(statement["Resource"])
-    (logs_key,) = [
+    assert "InvocationLogsBucket" in flatten_reference(statement["Resource"])
+    (data_key,) = [
         k
         for k in resources_of(genai.keys, "AWS::KMS::Key").values()
-        if "CloudWatch Logs" in k["Properties"]["Description"]
+        if "/DataKey/" in k["Metadata"]["aws:cdk:path"]
     ]
     (key_statement,) = [
         s
-        for s in logs_key["Properties"]["KeyPolicy"]["Statement"]
+        for s in data_key["Properties"]["KeyPolicy"]["Statement"]
         if s["Sid"] == "AmazonBedrockModelInvocationLogsEncrypt"
     ]
     assert key_statement["Action"] == "kms:GenerateDataKey" and key_statement["Condition"] == source

@@ -64,11 +64,11 @@ def test_key_policy_admins_cannot_use_the_key_and_logs_is_conditioned(
         "AllowUseThroughNamedServicesOnly",
         "AllowCloudTrailToEncryptLogFiles",
         "AllowCloudTrailToDescribeTheKey",
+        "AllowCloudTrailToDecryptWithTheBucketKey",
         "AllowEventsForNamedResources",
         "AllowSnsForNamedResources",
         "AllowCloudwatchForNamedResources",
-        "AmazonBedrockModelInvocationLogsEncrypt",  # added by the genai stack (its tests)
-    }
+    }  # Bedrock's invocation logs are under the data key now (test_deploy_readiness.py)
     assert statements["AllowUseThroughNamedServicesOnly"]["Condition"] == {
         "StringEquals": {
             "kms:CallerAccount": env.account,
