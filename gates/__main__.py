@@ -1,4 +1,6 @@
-"""``python -m gates cdk.out``: run cfn-lint and checkov, read cdk-nag's results, print a summary.
+"""``python -m gates cdk.out``: run cfn-lint, checkov, the policy-reference check; print a summary.
+
+cdk-nag's results are read from the assembly (cdk-nag itself runs inside synthesis).
 
 Exit status 0 when every gate reports zero unacknowledged findings, 1 when any does, 2 when the
 assembly or a tool cannot be read. The summary is also written to ``cdk.out/gates-summary.json``.
@@ -15,6 +17,7 @@ from pathlib import Path
 from gates.assembly import AssemblyError, StackArtifact, stacks
 from gates.cost import PRICE_SOURCE, estimate
 from gates.nag import PACKS, acknowledgement_counts, read_findings, rule_counts
+from gates.policy_refs import run_policy_refs
 from gates.tools import GateResult, GateToolError, run_cfn_lint, run_checkov
 
 SUMMARY_FILE = "gates-summary.json"
@@ -61,15 +64,14 @@ def render(results: list[GateResult], all_stacks: list[StackArtifact]) -> str:
         resources = sum(sum(s.resource_types().values()) for s in env_stacks)
         names = ", ".join(s.stack_name for s in env_stacks)
         lines.append(f"  {env}: {len(env_stacks)} stacks, {resources} resources ({names})")
-    lines += [
-        "",
-        f"  {'gate':32} {'rules':>6} {'findings':>9} {'acknowledged':>13} {'by aws-cdk-lib':>15}",
-    ]
+    width = max([32, *(len(r.name) for r in results)])
+    header = f"{'rules':>6} {'findings':>9} {'acknowledged':>13} {'by aws-cdk-lib':>15}"
+    lines += ["", f"  {'gate':{width}} {header}"]
     for result in results:
         rules = str(result.rules) if result.rules else "-"
         lines.append(
-            f"  {result.name:32} {rules:>6} {len(result.findings):>9} {result.acknowledged:>13}"
-            f" {result.library_acknowledged:>15}"
+            f"  {result.name:{width}} {rules:>6} {len(result.findings):>9}"
+            f" {result.acknowledged:>13} {result.library_acknowledged:>15}"
         )
     lines += ["", f"Fixed monthly cost ({PRICE_SOURCE}; data and usage extra):"]
     lines += [f"  {estimate(env, env_stacks).line()}" for env, env_stacks in by_env.items()]
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             *nag_results(args.outdir),
             run_cfn_lint(all_stacks),
             run_checkov(args.outdir, args.checkov),
+            run_policy_refs(all_stacks),
         ]
     except (AssemblyError, GateToolError) as err:
         print(f"gates: {err}", file=sys.stderr)

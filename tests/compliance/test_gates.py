@@ -59,7 +59,7 @@ def test_app_synthesizes_a_realistic_number_of_resources(
     data = synthesized.artifact(env_name, "data").resource_types()
     env = synthesized.env(env_name)
     assert keys["AWS::KMS::Key"] == 2 and keys["AWS::KMS::Alias"] == 2
-    assert data["AWS::S3::Bucket"] == 6 and data["AWS::S3::BucketPolicy"] == 6
+    assert data["AWS::S3::Bucket"] == 7 and data["AWS::S3::BucketPolicy"] == 7
     assert network["AWS::EC2::Subnet"] == 3 * len(env.availability_zones)
     assert network["AWS::EC2::VPCEndpoint"] == len(env.interface_endpoints) + 1
     assert sum(network.values()) >= 40
@@ -217,6 +217,7 @@ def test_gates_cli_summary_on_the_platform(synthesized: Synthesized) -> None:
         "cdk-nag Serverless",
         "cfn-lint",
         "checkov",
+        "policy-reference (policy_sentry ",
         "dev:",
         "prod:",
     ):
@@ -224,6 +225,8 @@ def test_gates_cli_summary_on_the_platform(synthesized: Synthesized) -> None:
     assert "All gates passed" in result.stdout
     summary = json.loads((synthesized.outdir / "gates-summary.json").read_text())
     assert all(gate["findings"] == [] for gate in summary["gates"])
+    (policy_row,) = [g for g in summary["gates"] if g["name"].startswith("policy-reference")]
+    assert policy_row["rules"] == 3 and policy_row["checks_evaluated"] > 500
 
 
 def test_gates_cli_fails_on_a_bad_template(broken_assembly: Path) -> None:

