@@ -29,13 +29,14 @@ endif
 
 PORT ?= 5125
 
-.PHONY: help setup synth gates test lint typecheck unit bench deploy-local lock clean
+.PHONY: help setup synth gates test lint typecheck unit bench deploy-local preflight lock clean
 
 help:
 	@echo "make synth   set up, synthesize every environment (ENV=dev for one), run every gate, print a summary"
 	@echo "make test    set up, run lint, type checks and the whole test suite"
 	@echo "make bench   benchmark synth against a minimal one-stack CDK app"
 	@echo "make deploy-local [ENV=dev] [PORT=5125]  deploy into a moto server on loopback, check, delete"
+	@echo "make preflight ENV=dev  read-only checks of the target account before a first deploy (its credentials)"
 	@echo "make clean   remove cdk.out and the virtual environments"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -81,6 +82,16 @@ bench: setup
 # deployed state, permission matrix, deletion and retention. No AWS account is involved.
 deploy-local: synth
 	$(PY) -m offline deploy --outdir cdk.out --port $(PORT) $(if $(ENV),--env $(ENV),)
+
+# Synthesize one environment, then check its target account read-only (credentials of that
+# account; AWS_ENDPOINT_URL=http://127.0.0.1:<port> points it at an emulator). Exit 1 on a problem.
+ifneq ($(filter preflight,$(MAKECMDGOALS)),)
+ifeq ($(ENV),)
+$(error make preflight needs an environment: make preflight ENV=dev)
+endif
+endif
+preflight: synth
+	$(PY) -m preflight --env $(ENV) --outdir cdk.out
 
 # Re-resolve the full dependency sets after changing a direct pin.
 lock:
