@@ -180,7 +180,8 @@ SINGLETONS: tuple[Singleton, ...] = (
         _invocation_logging,
         "Bedrock keeps one per region: the GenAI stack would overwrite it, and deleting the "
         "stack deletes it",
-        "confirm it may be replaced, or remove it first: "
+        'remove "bedrock_invocation_logging" from audit.account_services if another '
+        "environment or team owns it; or, if it may be replaced, delete it first: "
         "aws bedrock delete-model-invocation-logging-configuration",
     ),
     Singleton(
