@@ -29,7 +29,7 @@ endif
 
 PORT ?= 5125
 
-.PHONY: help setup synth gates test lint typecheck unit bench deploy-local preflight lock clean
+.PHONY: help setup synth gates test lint typecheck unit bench deploy-local preflight snapshot lock clean
 
 help:
 	@echo "make synth   set up, synthesize every environment (ENV=dev for one), run every gate, print a summary"
@@ -37,6 +37,7 @@ help:
 	@echo "make bench   benchmark synth against a minimal one-stack CDK app"
 	@echo "make deploy-local [ENV=dev] [PORT=5125]  deploy into a moto server on loopback, check, delete"
 	@echo "make preflight ENV=dev  read-only checks of the target account before a first deploy (its credentials)"
+	@echo "make snapshot  after an intended change of logical IDs: rewrite tests/template_snapshot.json"
 	@echo "make clean   remove cdk.out and the virtual environments"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -92,6 +93,11 @@ endif
 endif
 preflight: synth
 	$(PY) -m preflight --env $(ENV) --outdir cdk.out
+
+# Record every stack's logical IDs and types (tests/unit/test_template_snapshot.py compares).
+snapshot:
+	$(MAKE) synth ENV=
+	$(PY) -m tools.template_snapshot cdk.out
 
 # Re-resolve the full dependency sets after changing a direct pin.
 lock:

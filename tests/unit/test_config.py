@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from platform_config import CONTEXT_KEY, ConfigError, load_config
-from tests.conftest import CDK_JSON_CONTEXT, ROOT, raw_platform
+from tests.conftest import CDK_JSON_CONTEXT, ENV_NAMES, ROOT, raw_platform
 
 Mutator = Callable[[dict[str, Any]], None]
 
@@ -373,10 +373,16 @@ def test_selecting_one_environment() -> None:
     assert [env.name for env in config.environments] == ["prod"]
 
 
+# A name no one will add as an environment (names are 2-10 lowercase letters or digits, so this
+# one can never be configured), and the list of names as cdk.json has it.
+UNKNOWN_ENV = "Not-An-Env"
+KNOWN_ENVS = ", ".join(sorted(ENV_NAMES))
+
+
 def test_unknown_environment_selected() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config(CDK_JSON_CONTEXT, selected="staging")
-    assert str(caught.value) == 'environment = "staging": one of dev, prod'
+        load_config(CDK_JSON_CONTEXT, selected=UNKNOWN_ENV)
+    assert str(caught.value) == f'environment = "{UNKNOWN_ENV}": one of {KNOWN_ENVS}'
 
 
 def test_missing_platform_block() -> None:
@@ -455,8 +461,8 @@ def _stale_assembly(outdir: Path) -> None:
         (_set("nat_gateways", 3), (), f"config error: {DEV}.nat_gateways = 3: an integer from 1"),
         (
             lambda p: None,
-            ("environment=staging",),
-            'config error: environment = "staging": one of dev, prod',
+            (f"environment={UNKNOWN_ENV}",),
+            f'config error: environment = "{UNKNOWN_ENV}": one of {KNOWN_ENVS}',
         ),
     ],
     ids=["bad-value", "unknown-environment"],
