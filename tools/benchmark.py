@@ -7,6 +7,11 @@ summed resident memory of the whole process tree (python, the jsii node runtime 
 run at once; sampled from /proc every 20 ms) and the largest single process (rusage). Figures
 are reported as ratios to the baseline, with the machine noted. Results also go to
 ``bench-results/benchmark.json``.
+
+Node: the baseline runs on the machine's own Node (``node`` on PATH without the project's
+``node_modules/.bin``), the platform's commands on the Node the project installs
+(``node_modules/.bin/node``, Node 24 LTS on linux-x64, as the Makefile puts it first on PATH);
+both versions are printed.
 """
 
 from __future__ import annotations
@@ -117,15 +122,33 @@ def machine() -> dict[str, str]:
         platform.processor(),
     )
     mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
     return {
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "memory_gib": f"{mem_kib / 1024 / 1024:.1f}",
         "python": platform.python_version(),
-        "node": node.stdout.strip(),
+        "node_system": _node_version(_system_path()),
+        "node_project": _node_version(_project_path()),
         "os": platform.platform(),
     }
+
+
+def _system_path() -> str:
+    """PATH without the project's node_modules/.bin: the machine's own Node."""
+    own = str(ROOT / "node_modules" / ".bin")
+    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != own)
+
+
+def _project_path() -> str:
+    """PATH with the project's node_modules/.bin first, as the Makefile sets it."""
+    return os.pathsep.join([str(ROOT / "node_modules" / ".bin"), _system_path()])
+
+
+def _node_version(path: str) -> str:
+    found = subprocess.run(
+        ["node", "--version"], capture_output=True, text=True, check=False, env={"PATH": path}
+    )
+    return found.stdout.strip() or "none"
 
 
 def main() -> int:
@@ -160,12 +183,22 @@ def main() -> int:
             ("make synth ENV=dev (synth + every gate)", ["make", "-s", "synth", "ENV=dev"], ROOT),
             ("make synth (all environments + every gate)", ["make", "-s", "synth"], ROOT),
         ]
-        measurements = [measure(name, cmd, cwd, env, args.runs) for name, cmd, cwd in plan]
+        measurements = [
+            measure(
+                name,
+                cmd,
+                cwd,
+                {**env, "PATH": _system_path() if index == 0 else _project_path()},
+                args.runs,
+            )
+            for index, (name, cmd, cwd) in enumerate(plan)
+        ]
     baseline = measurements[0]
     facts = machine()
     print(
         f"Machine: {facts['cpu']}, {facts['cores']} cores, {facts['memory_gib']} GiB; "
-        f"Python {facts['python']}, Node {facts['node']}; {args.runs} runs, median wall time"
+        f"Python {facts['python']}; Node {facts['node_system']} (baseline, the machine's) and "
+        f"{facts['node_project']} (platform, the project's); {args.runs} runs, median wall time"
     )
     print()
     print(f"| {'command':45} | wall s | x base | tree peak MiB | x base | largest proc MiB |")

@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -153,17 +155,53 @@ def test_cdk_nag_3_acknowledgement_forms_on_the_pinned_versions(tmp_path: Path) 
 # --- cfn-lint and checkov --------------------------------------------------------------------
 
 
-def test_cfn_lint_finds_nothing(synthesized: Synthesized) -> None:
-    result = run_cfn_lint(synthesized.artifacts)
-    assert result.rules > 100
-    assert result.findings == []
+def _gates(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gates", *args, "--checkov", CHECKOV],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
-def test_checkov_finds_nothing(synthesized: Synthesized) -> None:
+@dataclass
+class GatesRun:
+    """One run of ``python -m gates`` over an assembly: its process and its summary rows."""
+
+    process: subprocess.CompletedProcess[str]
+    rows: list[dict[str, Any]]
+
+    def row(self, prefix: str) -> dict[str, Any]:
+        """The one gate row whose name starts with ``prefix`` (``cfn-lint``, ``checkov``)."""
+        (found,) = [r for r in self.rows if r["name"].startswith(prefix)]
+        return found
+
+
+def _run_gates(outdir: Path) -> GatesRun:
+    process = _gates(str(outdir))
+    summary = outdir / "gates-summary.json"
+    rows = json.loads(summary.read_text())["gates"] if process.returncode < 2 else []
+    return GatesRun(process, rows)
+
+
+@pytest.fixture(scope="module")
+def platform_gates(synthesized: Synthesized) -> GatesRun:
+    """The gates CLI run once over the platform (cfn-lint and checkov take ~12 s each)."""
     assert Path(CHECKOV).exists(), f"checkov not installed at {CHECKOV}; run 'make test'"
-    result = run_checkov(synthesized.outdir, CHECKOV)
-    assert result.checks_evaluated > 50
-    assert result.findings == []
+    return _run_gates(synthesized.outdir)
+
+
+def test_cfn_lint_finds_nothing(platform_gates: GatesRun) -> None:
+    row = platform_gates.row("cfn-lint ")
+    assert row["rules"] > 100
+    assert row["findings"] == []
+
+
+def test_checkov_finds_nothing(synthesized: Synthesized, platform_gates: GatesRun) -> None:
+    row = platform_gates.row("checkov ")
+    assert row["checks_evaluated"] > 50
+    assert row["findings"] == []
     # checkov honoured exactly the skips recorded next to their resources, no more, no fewer.
     recorded = sum(
         len(resource.get("Metadata", {}).get("checkov", {}).get("skip", []))
@@ -171,7 +209,7 @@ def test_checkov_finds_nothing(synthesized: Synthesized) -> None:
         for resource in artifact.template()["Resources"].values()
     )
     assert recorded > 0
-    assert result.acknowledged == recorded
+    assert row["acknowledged"] == recorded
 
 
 @pytest.fixture
@@ -189,28 +227,13 @@ def broken_assembly(synthesized: Synthesized, tmp_path: Path) -> Path:
     return outdir
 
 
-def test_gates_fail_on_a_bad_template(broken_assembly: Path) -> None:
-    lint = run_cfn_lint(stacks(broken_assembly))
-    assert any("BogusProperty" in f for f in lint.findings), lint.findings
-    checkov = run_checkov(broken_assembly, CHECKOV)
-    assert any("SlippedBucket" in f for f in checkov.findings), checkov.findings
-
-
 # --- the gates CLI -----------------------------------------------------------------------------
 
 
-def _gates(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gates", *args, "--checkov", CHECKOV],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def test_gates_cli_summary_on_the_platform(synthesized: Synthesized) -> None:
-    result = _gates(str(synthesized.outdir))
+def test_gates_cli_summary_on_the_platform(
+    synthesized: Synthesized, platform_gates: GatesRun
+) -> None:
+    result = platform_gates.process
     assert result.returncode == 0, result.stdout + result.stderr
     for expected in (
         "cdk-nag AwsSolutions",
@@ -229,10 +252,15 @@ def test_gates_cli_summary_on_the_platform(synthesized: Synthesized) -> None:
     assert policy_row["rules"] == 3 and policy_row["checks_evaluated"] > 500
 
 
-def test_gates_cli_fails_on_a_bad_template(broken_assembly: Path) -> None:
-    result = _gates(str(broken_assembly))
-    assert result.returncode == 1
-    assert "FAILED" in result.stdout and "SlippedBucket" in result.stdout
+def test_gates_fail_on_a_bad_template_and_the_cli_says_so(broken_assembly: Path) -> None:
+    """cfn-lint and checkov each catch the slipped bucket, and the CLI exits 1 naming it."""
+    run = _run_gates(broken_assembly)
+    assert run.process.returncode == 1
+    assert "FAILED" in run.process.stdout and "SlippedBucket" in run.process.stdout
+    lint = run.row("cfn-lint ")["findings"]
+    assert any("BogusProperty" in f for f in lint), lint
+    checkov = run.row("checkov ")["findings"]
+    assert any("SlippedBucket" in f for f in checkov), checkov
 
 
 def test_gates_cli_without_an_assembly(tmp_path: Path) -> None:
