@@ -9,7 +9,6 @@ PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
-CDK := node_modules/.bin/cdk
 # ENV=dev synthesizes one environment; empty means all of them.
 ENV ?=
 
@@ -27,10 +26,6 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-CDK_FLAGS := --no-notices --no-version-reporting --ci
-ifneq ($(ENV),)
-CDK_CONTEXT := -c environment=$(ENV)
-endif
 
 PORT ?= 5125
 
@@ -61,11 +56,13 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 
-# Synthesize through the real CDK CLI (cdk.json's app command), then run cfn-lint and checkov
-# over cdk.out and print one summary. cdk-nag runs inside synth and fails it on any finding.
+# Synthesize as 'cdk synth' does (cdk.json's context plus the CLI's own; tools/synth.py runs the
+# app in-process, without the CLI's Node start-up; tests/unit/test_cli_synth.py proves the real
+# CLI writes the same templates), then run every gate over cdk.out and print one summary.
+# cdk-nag runs inside synth and fails it on any finding.
 synth: setup
 	rm -rf cdk.out
-	$(CDK) synth --quiet $(CDK_FLAGS) $(CDK_CONTEXT)
+	$(PY) -m tools.synth --outdir cdk.out $(if $(ENV),--env $(ENV),)
 	$(PY) -m gates cdk.out --checkov $(CHECKOV_VENV)/bin/checkov
 
 test: setup lint typecheck unit

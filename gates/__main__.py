@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gates.assembly import AssemblyError, StackArtifact, stacks
 from gates.cost import PRICE_SOURCE, estimate
-from gates.nag import PACKS, acknowledgement_counts, read_findings, rule_counts
+from gates.nag_report import PACK_SOURCES, acknowledgement_counts, read_findings, rule_counts
 from gates.policy_refs import run_policy_refs
 from gates.tools import GateResult, GateToolError, run_cfn_lint, run_checkov
 
@@ -32,8 +32,7 @@ def nag_results(outdir: Path) -> list[GateResult]:
     library_acks = acknowledgement_counts(outdir, ours=False)
     counts = rule_counts()
     results = []
-    for pack_class, _ in PACKS:
-        name = pack_class().read_pack_name
+    for name, _ in PACK_SOURCES:
         results.append(
             GateResult(
                 name=f"cdk-nag {name}",

@@ -1,29 +1,38 @@
-"""cdk-nag 3 packs: registration, rule counts, and reading what they reported.
+"""cdk-nag 3 packs: registration (here) and reading what they reported (``gates.nag_report``).
 
 cdk-nag 3 runs as a CDK policy-validation plugin: ``Validations.of(app).add_plugins(...)``.
-Unacknowledged findings make ``app.synth()`` raise ``ValidationFailed`` after it has written the
-templates and ``validation-report.json``. Acknowledgements are recorded per construct in each
-stack's ``<artifact>.metadata.json`` under ``aws:cdk:acknowledged-rules``.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import tarfile
-from collections import Counter
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-from typing import Any
-
 import aws_cdk as cdk
 import cdk_nag
 
-from secure_constructs.compliance import PROJECT_ACK_METADATA_TYPE
+from gates.nag_report import (
+    ACK_METADATA_TYPE,
+    PACK_SOURCES,
+    REPORT_FILE,
+    Acknowledgement,
+    Finding,
+    acknowledgement_counts,
+    acknowledgements,
+    read_findings,
+    rule_counts,
+)
 
-REPORT_FILE = "validation-report.json"
-ACK_METADATA_TYPE = "aws:cdk:acknowledged-rules"
+__all__ = [
+    "ACK_METADATA_TYPE",
+    "PACKS",
+    "PACK_SOURCES",
+    "REPORT_FILE",
+    "Acknowledgement",
+    "Finding",
+    "acknowledgement_counts",
+    "acknowledgements",
+    "read_findings",
+    "register_packs",
+    "rule_counts",
+]
 
 # Pack classes in report order, with the pack source file inside the cdk-nag jsii tarball.
 PACKS: tuple[tuple[type[cdk_nag.NagPack], str], ...] = (
@@ -45,117 +54,3 @@ def register_packs(app: cdk.App) -> list[cdk_nag.NagPack]:
     packs = [pack_class(app) for pack_class, _ in PACKS]
     cdk.Validations.of(app).add_plugins(*packs)
     return packs
-
-
-@cache
-def rule_counts() -> dict[str, int]:
-    """Rules defined by each pack, counted from cdk-nag's own packaged source.
-
-    ``NagPack.rule_ids`` stays empty in cdk-nag 3.0.2 Python, so the count is read from the
-    jsii tarball shipped in the wheel (one ``this.applyRule(`` call per rule).
-    """
-    tarball = next((Path(cdk_nag.__file__).parent / "_jsii").glob("cdk-nag@*.jsii.tgz"))
-    counts: dict[str, int] = {}
-    with tarfile.open(tarball) as archive:
-        for pack_class, source in PACKS:
-            member = archive.extractfile(f"package/lib/packs/{source}")
-            text = member.read().decode() if member else ""
-            counts[pack_class().read_pack_name] = text.count("this.applyRule(")
-    return counts
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One unacknowledged violation from the validation report."""
-
-    pack: str
-    rule: str
-    path: str
-    description: str
-
-    def line(self) -> str:
-        """One readable line: rule, construct path, what is wrong, how to acknowledge."""
-        return (
-            f"{self.rule} at {self.path}: {self.description} "
-            f"(acknowledge as '{self.pack}::{self.rule}')"
-        )
-
-
-def read_findings(outdir: Path) -> list[Finding]:
-    """Violations listed in ``outdir/validation-report.json`` (empty when there is none)."""
-    report_path = outdir / REPORT_FILE
-    if not report_path.exists():
-        return []
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    findings = []
-    for plugin in report.get("pluginReports", []):
-        for violation in plugin.get("violations", []):
-            for construct in violation.get("violatingConstructs", []):
-                findings.append(
-                    Finding(
-                        # "CloudFormation Validate" is acknowledged as "CloudFormation-Validate::".
-                        pack=plugin.get("pluginName", "?").replace(" ", "-"),
-                        rule=violation.get("ruleName", "?"),
-                        path=construct.get("constructPath", "?"),
-                        description=violation.get("description", ""),
-                    )
-                )
-    return findings
-
-
-@dataclass(frozen=True)
-class Acknowledgement:
-    """One acknowledged rule on one construct."""
-
-    path: str
-    rule: str
-    reason: str
-    ours: bool
-    """True when made by this project (``secure_constructs.compliance.acknowledge``), False when
-    aws-cdk-lib recorded it itself."""
-
-    @property
-    def pack(self) -> str:
-        """The pack (plugin) name, e.g. ``AwsSolutions``."""
-        return self.rule.split("::", 1)[0]
-
-
-def acknowledgements(outdir: Path) -> list[Acknowledgement]:
-    """Every acknowledgement in the cloud assembly, sorted by construct path and rule.
-
-    Rule IDs are normalised to ``Pack::Rule`` (cdk-nag accepts the bare rule ID as well).
-    """
-    found: list[Acknowledgement] = []
-    for metadata_file in sorted(outdir.glob("**/*.metadata.json")):
-        entries: dict[str, list[dict[str, Any]]] = json.loads(metadata_file.read_text("utf-8"))
-        for path, items in entries.items():
-            ours = {
-                _normalise(item["data"])
-                for item in items
-                if item.get("type") == PROJECT_ACK_METADATA_TYPE
-            }
-            for item in items:
-                if item.get("type") != ACK_METADATA_TYPE:
-                    continue
-                for rule_id, reason in item.get("data", {}).items():
-                    rule = _normalise(rule_id)
-                    found.append(Acknowledgement(path, rule, reason, rule in ours))
-    return sorted(found, key=lambda a: (a.path, a.rule))
-
-
-def acknowledgement_counts(outdir: Path, *, ours: bool = True) -> Counter[str]:
-    """Acknowledgements per pack name: this project's (default) or aws-cdk-lib's own."""
-    return Counter(a.pack for a in acknowledgements(outdir) if a.ours == ours)
-
-
-_PACK_PREFIX = re.compile(
-    r"^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321|Serverless)-"
-)
-
-
-def _normalise(rule_id: str) -> str:
-    rule_id = rule_id.removeprefix("Annotation::")
-    if "::" in rule_id:
-        return rule_id
-    match = _PACK_PREFIX.match(rule_id)
-    return f"{match.group(1)}::{rule_id}" if match else rule_id

@@ -166,11 +166,6 @@ ACTIONS_WITHOUT_RESOURCE_TYPES = (
     "(conditioned on its namespace), SageMaker List*, Comprehend Medical DetectPHI and Bedrock's "
     "account-level logging configuration.",
 )
-OWN_LOG_STREAMS = (
-    r"Resource::<[A-Za-z0-9]+\.Arn>",
-    "A log group ARN ends in ':*' to cover the log streams the service creates at run time; it "
-    "names exactly one log group of this stack.",
-)
 BUCKET_PREFIXES = (
     r"Resource::[a-z0-9-]+:ExportsOutputFnGetAtt[A-Za-z0-9]+Bucket[A-Za-z0-9]+Arn[A-Za-z0-9]+"
     r"/[a-z0-9][a-z0-9!_.()/-]*/\*",

@@ -19,6 +19,7 @@ from gates.nag import register_packs
 from platform_config import CONTEXT_KEY, EnvironmentConfig, PlatformConfig, load_config
 from platform_config.loader import read_cdk_json
 from stacks.stage import PlatformStage, build_stages
+from tools.synth import CLI_CONTEXT
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON_CONTEXT = read_cdk_json(ROOT / "cdk.json")
@@ -30,14 +31,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 def raw_platform() -> dict[str, Any]:
     """A deep copy of the platform config in cdk.json, safe to mutate in a test."""
     return copy.deepcopy(CDK_JSON_CONTEXT[CONTEXT_KEY])
-
-
-# Context the CDK CLI adds when it runs the app (cdk.json sets versionReporting false).
-CLI_CONTEXT = {
-    "aws:cdk:enable-path-metadata": True,
-    "aws:cdk:enable-asset-metadata": True,
-    "aws:cdk:version-reporting": False,
-}
 
 
 def new_app(outdir: Path) -> cdk.App:

@@ -363,3 +363,20 @@ def test_checkov_that_scans_nothing_is_an_error(tmp_path: Path) -> None:
     fake = _fake_tool(tmp_path, "checkov", f"echo '{empty}'")
     with pytest.raises(GateToolError, match="evaluated no check"):
         run_checkov(tmp_path, fake)
+
+
+def test_gates_cli_reads_reports_without_the_cdk_libraries() -> None:
+    """The gates CLI starts no jsii runtime: pack names, rule counts and reports come from files."""
+    from gates import nag, nag_report
+
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, gates.__main__; print('aws_cdk' in sys.modules)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "False"
+    assert [cls().read_pack_name for cls, _ in nag.PACKS] == [n for n, _ in nag_report.PACK_SOURCES]
+    assert [s for _, s in nag.PACKS] == [s for _, s in nag_report.PACK_SOURCES]
+    assert nag_report.PROJECT_ACK_METADATA_TYPE == compliance_module.PROJECT_ACK_METADATA_TYPE

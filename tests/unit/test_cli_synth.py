@@ -63,3 +63,16 @@ def test_cli_synth_without_network_matches_in_process_templates(
     assert sorted(cli) == sorted(in_process)
     for name, template in cli.items():
         assert template == in_process[name], f"{name} differs between two syntheses"
+
+
+def test_make_synth_runs_the_app_with_the_context_the_cli_gives_it(tmp_path: Path) -> None:
+    from tools.synth import CLI_CONTEXT, cached_context_problem, context
+
+    one = context("dev")
+    assert one["environment"] == "dev" and "ml-platform" in one
+    assert {k: one[k] for k in CLI_CONTEXT} == CLI_CONTEXT
+    assert "environment" not in context(None)
+    assert cached_context_problem(tmp_path) is None
+    (tmp_path / "cdk.context.json").write_text("{}")
+    problem = cached_context_problem(tmp_path)
+    assert problem is not None and "no context lookups" in problem and "remove it" in problem
