@@ -11,23 +11,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-SEVERITIES: tuple[str, ...] = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
-"""Finding severities, lowest first (the labels lambda/findings_router normalises to)."""
-
-ACCOUNT_SERVICES: tuple[str, ...] = (
-    "config_recorder",
-    "guardduty",
-    "securityhub",
-    "macie",
-    "inspector",
-    "access_analyzer",
-    "bedrock_invocation_logging",
-)
-"""The one-per-account-and-region services an environment can own (see the README).
-
-The audit stack owns the first six; ``bedrock_invocation_logging`` is the GenAI stack's.
-"""
-
 MACIE_PUBLISHING_FREQUENCIES: tuple[str, ...] = ("FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS")
 MACIE_SCHEDULES: tuple[str, ...] = ("DAILY", "WEEKLY", "MONTHLY")
 CONFIG_RECORDING_FREQUENCIES: tuple[str, ...] = ("CONTINUOUS", "DAILY")
