@@ -8,7 +8,6 @@ access"), AWS for Bedrock (CloudTrail and Config with Bedrock).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_accessanalyzer as accessanalyzer
@@ -27,7 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from platform_config import AuditConfig
+from platform_config import AuditConfig, EnvironmentConfig
 from secure_constructs.audit_trail import AuditTrail
 from secure_constructs.compliance import KnownNoncompliance, acknowledge
 from secure_constructs.config_recorder import ConfigRecorder, ManagedRuleSet, ManagedRuleSpec
@@ -172,18 +171,27 @@ class AuditStack(PlatformStack):
         scope: Construct,
         construct_id: str,
         *,
+        project: str,
+        environment: EnvironmentConfig,
+        description: str,
         logs_key: EncryptionKey,
         data_key: EncryptionKey,
         vpc: ec2.IVpc,
         audit_bucket: SecureBucket,
         config_bucket: SecureBucket,
         data_buckets: list[SecureBucket],
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, construct_id, name_suffix="audit", **kwargs)
-        env = kwargs["environment"]
+        super().__init__(
+            scope,
+            construct_id,
+            project=project,
+            environment=environment,
+            name_suffix="audit",
+            description=description,
+        )
+        env = environment
         audit: AuditConfig = env.audit
-        prefix = f"{kwargs['project']}-{env.name}"
+        prefix = f"{project}-{env.name}"
         self._prefix = prefix
         removal = cdk.RemovalPolicy.DESTROY if audit.disable_on_delete else cdk.RemovalPolicy.RETAIN
         partition, region, account = self.partition, self.region, self.account

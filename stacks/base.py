@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import aws_cdk as cdk
 from constructs import Construct
 
@@ -28,7 +26,6 @@ class PlatformStack(cdk.Stack):
         environment: EnvironmentConfig,
         name_suffix: str,
         description: str,
-        **kwargs: Any,
     ) -> None:
         super().__init__(
             scope,
@@ -37,7 +34,6 @@ class PlatformStack(cdk.Stack):
             stack_name=f"{project}-{environment.name}-{name_suffix}",
             description=description,
             termination_protection=environment.termination_protection,
-            **kwargs,
         )
         self._configured_azs = list(environment.availability_zones)
 

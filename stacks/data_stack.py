@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from platform_config import BucketConfig
+from platform_config import BucketConfig, EnvironmentConfig
 from secure_constructs.compliance import acknowledge, skip_checkov
 from secure_constructs.secure_bucket import SecureBucket
 from stacks.base import PlatformStack
@@ -71,13 +71,22 @@ class DataStack(PlatformStack):
         scope: Construct,
         construct_id: str,
         *,
+        project: str,
+        environment: EnvironmentConfig,
+        description: str,
         data_key: kms.IKey,
         logs_key: kms.IKey,
         s3_endpoint_id: str,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, construct_id, name_suffix="data", **kwargs)
-        data = kwargs["environment"].data
+        super().__init__(
+            scope,
+            construct_id,
+            project=project,
+            environment=environment,
+            name_suffix="data",
+            description=description,
+        )
+        data = environment.data
 
         def config(bucket: BucketConfig) -> dict[str, Any]:
             return {"bucket_name": bucket.name, "lifecycle": bucket.lifecycle}
@@ -160,9 +169,9 @@ class DataStack(PlatformStack):
             "access_logs": self.access_logs,
             "config_history": self.config_history,
         }
-        for bucket in self.buckets.values():
+        for secure_bucket in self.buckets.values():
             acknowledge(
-                bucket,
+                secure_bucket,
                 [
                     "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled",
                     "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",

@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from platform_config import AuditConfig
+from platform_config import AuditConfig, EnvironmentConfig
 from secure_constructs.compliance import KnownNoncompliance
 from secure_constructs.config_recorder import managed_rule_name
 from secure_constructs.encryption_key import EncryptionKey
@@ -97,16 +97,25 @@ class FindingsStack(PlatformStack):
         scope: Construct,
         construct_id: str,
         *,
+        project: str,
+        environment: EnvironmentConfig,
+        description: str,
         logs_key: EncryptionKey,
         vpc: ec2.IVpc,
         alerts_topic: sns.ITopic,
         known_noncompliance: Sequence[KnownNoncompliance] = (),
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, construct_id, name_suffix="findings", **kwargs)
-        env = kwargs["environment"]
+        super().__init__(
+            scope,
+            construct_id,
+            project=project,
+            environment=environment,
+            name_suffix="findings",
+            description=description,
+        )
+        env = environment
         audit: AuditConfig = env.audit
-        prefix = f"{kwargs['project']}-{env.name}"
+        prefix = f"{project}-{env.name}"
         key = logs_key.key
         region = self.region
 

@@ -7,7 +7,6 @@ Hallucinations, Toxicity, Amazon Comprehend Medical (DetectPHI), Data Logging.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -15,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from platform_config import EnvironmentConfig
 from secure_constructs.bedrock_guardrail import INVOKE_ACTIONS, SecureGuardrail
 from secure_constructs.bedrock_logging import BedrockInvocationLogging
 from secure_constructs.bedrock_rules import model_grants
@@ -66,17 +66,25 @@ class GenAiStack(PlatformStack):
         scope: Construct,
         construct_id: str,
         *,
+        project: str,
+        environment: EnvironmentConfig,
+        description: str,
         network: SecureVpc,
         data_key: kms.IKey,
         logs_key: kms.IKey,
         raw: SecureBucket,
         curated: SecureBucket,
         invocation_logs: SecureBucket,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, construct_id, name_suffix="genai", **kwargs)
-        project: str = kwargs["project"]
-        env = kwargs["environment"]
+        super().__init__(
+            scope,
+            construct_id,
+            project=project,
+            environment=environment,
+            name_suffix="genai",
+            description=description,
+        )
+        env = environment
         genai = env.genai
         prefix = f"{project}-{env.name}"
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from constructs import Construct
 
+from platform_config import EnvironmentConfig
 from secure_constructs.encryption_key import EncryptionKey
 from stacks.base import PlatformStack
 
@@ -31,10 +30,25 @@ class KeysStack(PlatformStack):
     endpoint).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
-        super().__init__(scope, construct_id, name_suffix="keys", **kwargs)
-        project = kwargs["project"]
-        env_name = kwargs["environment"].name
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: str,
+        environment: EnvironmentConfig,
+        description: str,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            project=project,
+            environment=environment,
+            name_suffix="keys",
+            description=description,
+        )
+        project = project
+        env_name = environment.name
         self.logs = EncryptionKey(
             self,
             "LogsKey",

@@ -6,14 +6,13 @@ Isolation mode, SageMaker in VPC, SM Role Manager, Governance and Compliance.
 
 from __future__ import annotations
 
-from typing import Any
-
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from platform_config import EnvironmentConfig
 from secure_constructs.data_quality_monitor import DataQualityMonitor
 from secure_constructs.model_governance import ModelGovernance
 from secure_constructs.sagemaker_roles import MONITORING_PREFIX, SageMakerRoles
@@ -58,16 +57,24 @@ class MlStack(PlatformStack):
         scope: Construct,
         construct_id: str,
         *,
+        project: str,
+        environment: EnvironmentConfig,
+        description: str,
         network: SecureVpc,
         data_key: kms.IKey,
         logs_key: kms.IKey,
         curated: SecureBucket,
         model_artifacts: SecureBucket,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, construct_id, name_suffix="ml", **kwargs)
-        project: str = kwargs["project"]
-        env = kwargs["environment"]
+        super().__init__(
+            scope,
+            construct_id,
+            project=project,
+            environment=environment,
+            name_suffix="ml",
+            description=description,
+        )
+        env = environment
         ml = env.ml
         prefix = f"{project}-{env.name}"
         vpc = network.vpc

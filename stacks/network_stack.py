@@ -6,12 +6,10 @@ SageMaker in VPC.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from platform_config import ENDPOINT_SERVICES
+from platform_config import ENDPOINT_SERVICES, EnvironmentConfig
 from secure_constructs.secure_vpc import SecureVpc
 from stacks.base import PlatformStack
 
@@ -20,10 +18,24 @@ class NetworkStack(PlatformStack):
     """One ``SecureVpc`` built from the environment's config. Attribute ``network``."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, logs_key: kms.IKey, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: str,
+        environment: EnvironmentConfig,
+        description: str,
+        logs_key: kms.IKey,
     ) -> None:
-        super().__init__(scope, construct_id, name_suffix="network", **kwargs)
-        env = kwargs["environment"]
+        super().__init__(
+            scope,
+            construct_id,
+            project=project,
+            environment=environment,
+            name_suffix="network",
+            description=description,
+        )
+        env = environment
         self.network = SecureVpc(
             self,
             "Network",

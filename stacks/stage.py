@@ -29,16 +29,20 @@ class PlatformStage(cdk.Stage):
             environment.name,
             env=cdk.Environment(account=environment.account, region=environment.region),
         )
-        common = {"project": project, "environment": environment}
         self.keys = KeysStack(
-            self, "Keys", description=f"{project} {environment.name}: KMS keys", **common
+            self,
+            "Keys",
+            description=f"{project} {environment.name}: KMS keys",
+            project=project,
+            environment=environment,
         )
         self.network = NetworkStack(
             self,
             "Network",
             description=f"{project} {environment.name}: VPC, NAT, endpoints, flow logs",
             logs_key=self.keys.logs_key,
-            **common,
+            project=project,
+            environment=environment,
         )
         self.data = DataStack(
             self,
@@ -47,7 +51,8 @@ class PlatformStage(cdk.Stage):
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
             s3_endpoint_id=self.network.network.s3_endpoint.vpc_endpoint_id,
-            **common,
+            project=project,
+            environment=environment,
         )
         self.audit = AuditStack(
             self,
@@ -60,7 +65,8 @@ class PlatformStage(cdk.Stage):
             audit_bucket=self.data.audit,
             config_bucket=self.data.config_history,
             data_buckets=[self.data.raw, self.data.curated, self.data.model_artifacts],
-            **common,
+            project=project,
+            environment=environment,
         )
         self.ml = MlStack(
             self,
@@ -71,7 +77,8 @@ class PlatformStage(cdk.Stage):
             logs_key=self.keys.logs_key,
             curated=self.data.curated,
             model_artifacts=self.data.model_artifacts,
-            **common,
+            project=project,
+            environment=environment,
         )
         self.genai = GenAiStack(
             self,
@@ -83,7 +90,8 @@ class PlatformStage(cdk.Stage):
             raw=self.data.raw,
             curated=self.data.curated,
             invocation_logs=self.data.invocation_logs,
-            **common,
+            project=project,
+            environment=environment,
         )
         self.findings = FindingsStack(
             self,
@@ -97,7 +105,8 @@ class PlatformStage(cdk.Stage):
                 *self.audit.known_noncompliance,
                 *self.genai.known_noncompliance,
             ],
-            **common,
+            project=project,
+            environment=environment,
         )
         for key, value in (("project", project), *environment.tags):
             cdk.Tags.of(self).add(key, value)
