@@ -22,9 +22,9 @@ from constructs import Construct
 from platform_config import AuditConfig, EnvironmentConfig
 from secure_constructs.compliance import KnownNoncompliance
 from secure_constructs.config_recorder import managed_rule_name
+from secure_constructs.dead_letter_alarm import alarm_on_queue
 from secure_constructs.encryption_key import EncryptionKey
 from secure_constructs.secure_function import SecureFunction, https_out_security_group
-from stacks.audit_stack import alarm_on_queue
 from stacks.base import PlatformStack
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"

@@ -24,14 +24,22 @@ from secure_constructs.audit_trail import BEDROCK_DATA_EVENT_TYPES, AuditTrail
 from secure_constructs.config_recorder import ManagedRuleSet, ManagedRuleSpec
 from secure_constructs.encryption_key import EncryptionKey
 from secure_constructs.macie_discovery import MacieDiscovery
+from secure_constructs.managed_rule_table import baseline_rules
 from secure_constructs.sdk_calls import SdkCallProvider
 from secure_constructs.secure_function import SecureFunction
-from stacks.audit_stack import INSPECTOR_RESOURCE_TYPES, baseline_rules
+from stacks.audit_stack import INSPECTOR_RESOURCE_TYPES
 from stacks.findings_stack import ROUTED_DIRECTLY
 from stacks.stage import PlatformStage
 from tests.conftest import CDK_JSON_CONTEXT, Synthesized, dumps, new_app, raw_platform, resources_of
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
+
+
+def _rules(audit: Any) -> list[Any]:
+    review = audit.access_review
+    return baseline_rules(
+        max_key_age_days=review.max_key_age_days, max_unused_days=review.max_unused_days
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -356,7 +364,7 @@ def test_managed_rules_cover_the_claimed_controls(synthesized: Synthesized, env_
         if r["Properties"]["Source"]["Owner"] == "AWS"
     }
     assert set(CLAIMED_CONTROLS.values()) <= set(rules)
-    specs = {spec.identifier: spec for spec in baseline_rules(env.audit)}
+    specs = {spec.identifier: spec for spec in _rules(env.audit)}
     assert set(rules) == set(specs)  # us-east-1 records global resources in both environments
     for identifier, rule in rules.items():
         props = rule["Properties"]
@@ -830,10 +838,7 @@ def test_services_owned_elsewhere_are_not_created_but_rules_and_routing_remain(
     ):
         assert not resources_of(audit, kind), kind
     rules = resources_of(audit, "AWS::Config::ConfigRule")
-    assert (
-        len(rules)
-        == len(baseline_rules(load_config(CDK_JSON_CONTEXT, "dev").environments[0].audit)) + 1
-    )
+    assert len(rules) == len(_rules(load_config(CDK_JSON_CONTEXT, "dev").environments[0].audit)) + 1
     assert not any(
         "DependsOn" in r and "ConfigRecorder" in dumps(r["DependsOn"]) for r in rules.values()
     )
@@ -874,7 +879,7 @@ def test_organization_trail_and_a_region_without_global_resources(tmp_path: Path
         for r in resources_of(audit, "AWS::Config::ConfigRule").values()
         if r["Properties"]["Source"]["Owner"] == "AWS"
     }
-    account_level = {s.identifier for s in baseline_rules(env.audit) if s.account_level}
+    account_level = {s.identifier for s in _rules(env.audit) if s.account_level}
     assert account_level and not (account_level & identifiers)
     assert "S3_BUCKET_SSL_REQUESTS_ONLY" in identifiers
 
