@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from secure_constructs.compliance import acknowledge, nag_partition
+from secure_constructs.log_groups import encrypted_log_group
 from secure_constructs.sizing import LOG_RETENTION_DAYS
 
 # Amazon Bedrock resource types CloudTrail logs data events for (resources.type values in the
@@ -108,12 +109,9 @@ class AuditTrail(Construct):
 
         self._allow_delivery(bucket, owners)
 
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", encryption_key=encryption_key, removal_policy=cdk.RemovalPolicy.RETAIN
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=encryption_key, retention_days=log_retention_days
         )
-        cfn_log_group = self.log_group.node.default_child
-        assert isinstance(cfn_log_group, logs.CfnLogGroup)
-        cfn_log_group.retention_in_days = log_retention_days
         streams = [
             f"arn:{partition}:logs:{region}:{account}:log-group:"
             f"{self.log_group.log_group_name}:log-stream:{owner}_CloudTrail_{region}*"
@@ -143,6 +141,8 @@ class AuditTrail(Construct):
                 )
             ],
         )
+        cfn_log_group = self.log_group.node.default_child
+        assert isinstance(cfn_log_group, logs.CfnLogGroup)
         log_group_id = stack.resolve(stack.get_logical_id(cfn_log_group))
         for owner in owners:
             acknowledge(

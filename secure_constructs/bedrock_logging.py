@@ -11,7 +11,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
@@ -22,6 +21,7 @@ from secure_constructs.compliance import (
     apply_reserved_concurrency,
     skip_checkov,
 )
+from secure_constructs.log_groups import encrypted_log_group
 from secure_constructs.managed_policy_role import (
     ACTIONS_WITHOUT_RESOURCE_TYPES,
     acknowledge_wildcards,
@@ -125,12 +125,9 @@ class BedrockInvocationLogging(Construct):
             )
         )
 
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", encryption_key=logs_key, removal_policy=cdk.RemovalPolicy.RETAIN
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=logs_key, retention_days=log_retention_days
         )
-        cfn_log_group = self.log_group.node.default_child
-        assert isinstance(cfn_log_group, logs.CfnLogGroup)
-        cfn_log_group.retention_in_days = log_retention_days
 
         self.delivery_role = iam.Role(
             self,
@@ -154,15 +151,9 @@ class BedrockInvocationLogging(Construct):
             ],
         )
 
-        provider_log_group = logs.LogGroup(
-            self,
-            "ProviderLogGroup",
-            encryption_key=logs_key,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        provider_log_group = encrypted_log_group(
+            self, "ProviderLogGroup", key=logs_key, retention_days=log_retention_days
         )
-        cfn_provider_logs = provider_log_group.node.default_child
-        assert isinstance(cfn_provider_logs, logs.CfnLogGroup)
-        cfn_provider_logs.retention_in_days = log_retention_days
         provider_role = iam.Role(
             self,
             "ConfigurationRole",

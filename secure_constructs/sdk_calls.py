@@ -6,7 +6,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -16,6 +15,7 @@ from secure_constructs.compliance import (
     apply_reserved_concurrency,
     skip_checkov,
 )
+from secure_constructs.log_groups import encrypted_log_group
 from secure_constructs.secure_function import (
     XRAY_ACTIONS,
     dead_letter_statements,
@@ -90,12 +90,9 @@ class SdkCallProvider(Construct):
             )
         self._stack = stack
         self._queue_key = queue_key
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", encryption_key=log_key, removal_policy=cdk.RemovalPolicy.RETAIN
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=log_key, retention_days=log_retention_days
         )
-        cfn_log_group = self.log_group.node.default_child
-        assert isinstance(cfn_log_group, logs.CfnLogGroup)
-        cfn_log_group.retention_in_days = log_retention_days
         self.dead_letter_queue = terminal_dead_letter_queue(
             self, queue_key, "the deploy-time provider's"
         )

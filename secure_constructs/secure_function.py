@@ -11,7 +11,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -21,6 +20,7 @@ from secure_constructs.compliance import (
     nag_partition,
     skip_checkov,
 )
+from secure_constructs.log_groups import encrypted_log_group
 from secure_constructs.sizing import LOG_RETENTION_DAYS
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -123,16 +123,9 @@ class SecureFunction(Construct):
 
         self.dead_letter_queue = terminal_dead_letter_queue(self, queue_key, "the function's")
 
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            encryption_key=log_key,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=log_key, retention_days=log_retention_days
         )
-        # RetentionDays cannot be built from a day count in Python; set the L1 property.
-        cfn_log_group = self.log_group.node.default_child
-        assert isinstance(cfn_log_group, logs.CfnLogGroup)
-        cfn_log_group.retention_in_days = log_retention_days
 
         self.role = iam.Role(
             self,

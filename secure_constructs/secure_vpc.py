@@ -13,10 +13,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from secure_constructs.compliance import KnownNoncompliance, acknowledge, skip_checkov
+from secure_constructs.log_groups import encrypted_log_group
 from secure_constructs.sizing import DEFAULT_SUBNET_PLAN, LOG_RETENTION_DAYS, SubnetPlan
 
 PUBLIC = "public"
@@ -166,16 +166,9 @@ class SecureVpc(Construct):
             self.interface_endpoints[service] = endpoint
 
     def _add_flow_logs(self, stack: cdk.Stack, key: kms.IKey, retention_days: int) -> None:
-        self.flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogGroup",
-            encryption_key=key,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        self.flow_log_group = encrypted_log_group(
+            self, "FlowLogGroup", key=key, retention_days=retention_days
         )
-        # RetentionDays cannot be built from a day count in Python; set the L1 property.
-        log_group_resource = self.flow_log_group.node.default_child
-        assert isinstance(log_group_resource, logs.CfnLogGroup)
-        log_group_resource.retention_in_days = retention_days
         role = iam.Role(
             self,
             "FlowLogRole",

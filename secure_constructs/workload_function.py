@@ -11,10 +11,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from secure_constructs.compliance import apply_reserved_concurrency
+from secure_constructs.log_groups import encrypted_log_group
 from secure_constructs.managed_policy_role import (
     ACTIONS_WITHOUT_RESOURCE_TYPES,
     NETWORK_INTERFACES,
@@ -144,12 +144,9 @@ class SecureFunction(Construct):
                 "HTTPS to S3 through the gateway endpoint",
             )
 
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", encryption_key=logs_key, removal_policy=cdk.RemovalPolicy.RETAIN
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=logs_key, retention_days=log_retention_days
         )
-        cfn_log_group = self.log_group.node.default_child
-        assert isinstance(cfn_log_group, logs.CfnLogGroup)
-        cfn_log_group.retention_in_days = log_retention_days
 
         self.dead_letter_queue = DeadLetterQueue(self, "DeadLetterQueue", key=data_key)
         self.role = ManagedPolicyRole(

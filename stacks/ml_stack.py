@@ -6,7 +6,6 @@ Isolation mode, SageMaker in VPC, SM Role Manager, Governance and Compliance.
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -14,6 +13,7 @@ from constructs import Construct
 
 from platform_config import EnvironmentConfig
 from secure_constructs.data_quality_monitor import DataQualityMonitor
+from secure_constructs.log_groups import encrypted_log_group
 from secure_constructs.model_governance import ModelGovernance
 from secure_constructs.sagemaker_roles import MONITORING_PREFIX, SageMakerRoles
 from secure_constructs.sagemaker_rules import JobRules
@@ -87,17 +87,13 @@ class MlStack(PlatformStack):
                     self, f"Adopted{name[0].upper()}{name[1:]}", f"/aws/sagemaker/{name}"
                 )
                 continue
-            group = logs.LogGroup(
+            self.log_groups[name] = encrypted_log_group(
                 self,
                 f"LogGroup{name[0].upper()}{name[1:]}",
+                key=logs_key,
+                retention_days=ml.log_retention_days,
                 log_group_name=f"/aws/sagemaker/{name}",
-                encryption_key=logs_key,
-                removal_policy=cdk.RemovalPolicy.RETAIN,
             )
-            cfn_group = group.node.default_child
-            assert isinstance(cfn_group, logs.CfnLogGroup)
-            cfn_group.retention_in_days = ml.log_retention_days
-            self.log_groups[name] = group
 
         self.job_security_group = endpoint_only_security_group(
             self,

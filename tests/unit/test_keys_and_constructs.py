@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 
 from secure_constructs.compliance import acknowledge, skip_checkov
 from secure_constructs.encryption_key import KEY_ADMIN_ACTIONS, EncryptionKey
@@ -199,3 +199,27 @@ def test_acknowledge_and_skip_refuse_vague_reasons() -> None:
         acknowledge(key, "AwsSolutions-KMS5", "n/a")
     with pytest.raises(ValueError, match="specific reason"):
         skip_checkov(key.node.default_child, "CKV_AWS_7", "ok")  # type: ignore[arg-type]
+
+
+def test_encrypted_log_group_is_retained_encrypted_and_refuses_an_unknown_retention() -> None:
+    from aws_cdk import aws_kms as kms
+
+    from secure_constructs.log_groups import encrypted_log_group
+
+    stack = cdk.Stack(cdk.App(), "LogGroups")
+    key = kms.Key(stack, "Key")
+    encrypted_log_group(stack, "Logs", key=key, retention_days=90, log_group_name="/team/app")
+    template = Template.from_stack(stack)
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": {
+                "LogGroupName": "/team/app",
+                "RetentionInDays": 90,
+                "KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]},
+            },
+        },
+    )
+    with pytest.raises(ValueError, match=r"log group Other: retention_days=10; allowed \(1, 3, 5"):
+        encrypted_log_group(stack, "Other", key=key, retention_days=10)
