@@ -16,9 +16,6 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from platform_config import LAMBDA_UNRESERVED_MINIMUM
 from preflight.results import Check, Context, NoAccess, Outcome, error_code, ok, problem
 
-LAMBDA_MIN_UNRESERVED = LAMBDA_UNRESERVED_MINIMUM
-"""Lambda refuses a reservation that leaves fewer unreserved concurrent executions than this."""
-
 LAMBDA_QUOTA_CODE = "L-B99A9384"
 """Service Quotas code of AWS Lambda's "Concurrent executions"."""
 
@@ -105,11 +102,12 @@ def lambda_concurrency(context: Context) -> Outcome:
         f"{f' ({breakdown})' if breakdown else ''}"
     )
     left = unreserved - needed
-    if left < LAMBDA_MIN_UNRESERVED:
-        required = needed + LAMBDA_MIN_UNRESERVED + (limit - unreserved)
+    if left < LAMBDA_UNRESERVED_MINIMUM:
+        required = needed + LAMBDA_UNRESERVED_MINIMUM + (limit - unreserved)
         return problem(
-            f"{summary}, leaving {left}; Lambda keeps {LAMBDA_MIN_UNRESERVED} unreserved, so the "
-            f"limit must be at least {needed} + {LAMBDA_MIN_UNRESERVED} + {limit - unreserved} "
+            f"{summary}, leaving {left}; Lambda keeps {LAMBDA_UNRESERVED_MINIMUM} unreserved, so "
+            f"the limit must be at least {needed} + {LAMBDA_UNRESERVED_MINIMUM} + "
+            f"{limit - unreserved} "
             f"other functions already reserve = {required}{note}",
             "request a Service Quotas increase of Lambda 'Concurrent executions' "
             f"({LAMBDA_QUOTA_CODE}) to at least {required}, or set the reservations to null "

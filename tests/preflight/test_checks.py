@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from botocore.stub import Stubber
 
-from preflight.checks import LAMBDA_MIN_UNRESERVED
+from platform_config import LAMBDA_UNRESERVED_MINIMUM as LAMBDA_MIN_UNRESERVED
 from preflight.results import CLIENT_CONFIG, Clients, Context, Result, Status
 from preflight.runner import ORDER, exit_status, run, summary
 from stacks.ml_stack import SAGEMAKER_LOG_GROUPS
