@@ -69,6 +69,13 @@ class SecureBucket(Construct):
 
     Grants (``grant_read``, ``grant_write``) are scoped to a key prefix and to the bucket's key
     used through S3 only. Attribute ``bucket``.
+
+    Needs, in the app, the feature flag ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy``
+    (``true``) whenever ``access_logs_bucket`` is given: without it CDK grants log delivery with
+    the ``LogDeliveryWrite`` ACL and refuses owner-enforced object ownership. Copy it with
+    ``s3_rules.py``. The HIPAA/NIST/PCI packs ask for ``S3BucketReplicationEnabled`` (acknowledge
+    with your residency reason), and ``AwsSolutions-IAM5`` for the ``<prefix>*`` wildcard of
+    each prefix grant.
     """
 
     def __init__(
