@@ -16,12 +16,8 @@ from secure_constructs.compliance import (
     skip_checkov,
 )
 from secure_constructs.log_groups import encrypted_log_group
-from secure_constructs.secure_function import (
-    XRAY_ACTIONS,
-    dead_letter_statements,
-    ignore_redundant_role_dependency,
-    terminal_dead_letter_queue,
-)
+from secure_constructs.secure_function import XRAY_ACTIONS, ignore_redundant_role_dependency
+from secure_constructs.secure_queue import DeadLetterQueue
 from secure_constructs.sizing import LOG_RETENTION_DAYS
 
 # The construct ID CDK gives the AwsCustomResource provider: one function per stack.
@@ -93,8 +89,8 @@ class SdkCallProvider(Construct):
         self.log_group = encrypted_log_group(
             self, "LogGroup", key=log_key, retention_days=log_retention_days
         )
-        self.dead_letter_queue = terminal_dead_letter_queue(
-            self, queue_key, "the deploy-time provider's"
+        self.dead_letter_queue = DeadLetterQueue(
+            self, "DeadLetterQueue", key=queue_key, owner="the deploy-time provider's"
         )
         self.role = iam.Role(
             self,
@@ -115,7 +111,7 @@ class SdkCallProvider(Construct):
                     resources=[self.log_group.log_group_arn],
                 ),
                 iam.PolicyStatement(sid="Tracing", actions=list(XRAY_ACTIONS), resources=["*"]),
-                *dead_letter_statements(self.dead_letter_queue, queue_key, stack.region),
+                *self.dead_letter_queue.send_statements(),
             ],
         )
         acknowledge(
@@ -185,7 +181,7 @@ class SdkCallProvider(Construct):
         ]
         function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
         function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
-            target_arn=self.dead_letter_queue.queue_arn
+            target_arn=self.dead_letter_queue.queue.queue_arn
         )
         function.node.add_dependency(_cfn(self.baseline_policy))
         ignore_redundant_role_dependency(function)

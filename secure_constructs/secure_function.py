@@ -11,7 +11,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from secure_constructs.compliance import (
@@ -21,6 +20,7 @@ from secure_constructs.compliance import (
     skip_checkov,
 )
 from secure_constructs.log_groups import encrypted_log_group
+from secure_constructs.secure_queue import DeadLetterQueue
 from secure_constructs.sizing import LOG_RETENTION_DAYS
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -121,7 +121,7 @@ class SecureFunction(Construct):
         if clash:
             raise ValueError(f"SecureFunction {construct_id}: environment may not set {clash}")
 
-        self.dead_letter_queue = terminal_dead_letter_queue(self, queue_key, "the function's")
+        self.dead_letter_queue = DeadLetterQueue(self, "DeadLetterQueue", key=queue_key)
 
         self.log_group = encrypted_log_group(
             self, "LogGroup", key=log_key, retention_days=log_retention_days
@@ -177,7 +177,7 @@ class SecureFunction(Construct):
                     resources=[eni_arn],
                 ),
                 iam.PolicyStatement(sid="Tracing", actions=list(XRAY_ACTIONS), resources=["*"]),
-                *dead_letter_statements(self.dead_letter_queue, queue_key, stack.region),
+                *self.dead_letter_queue.send_statements(),
             ],
         )
 
@@ -197,9 +197,12 @@ class SecureFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             memory_size=memory_size,
             timeout=timeout or cdk.Duration.seconds(60),
-            environment={**(environment or {}), "DLQ_URL": self.dead_letter_queue.queue_url},
-            dead_letter_queue=self.dead_letter_queue,
-            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+            environment={
+                **(environment or {}),
+                "DLQ_URL": self.dead_letter_queue.queue.queue_url,
+            },
+            dead_letter_queue=self.dead_letter_queue.queue,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue.queue),
             retry_attempts=retry_attempts,
             max_event_age=max_event_age or cdk.Duration.hours(6),
         )
@@ -245,51 +248,6 @@ class SecureFunction(Construct):
                 ),
             },
         )
-
-
-def terminal_dead_letter_queue(scope: Construct, key: kms.IKey, owner: str) -> sqs.Queue:
-    """The ``DeadLetterQueue`` at the end of the line for ``scope``.
-
-    SSE-KMS with ``key`` (data keys reused for an hour), TLS only, messages kept 14 days,
-    retained on stack deletion; no redrive policy of its own (acknowledged beside it).
-    ``owner`` completes the reason, e.g. ``"the function's"``.
-    """
-    queue = sqs.Queue(
-        scope,
-        "DeadLetterQueue",
-        encryption=sqs.QueueEncryption.KMS,
-        encryption_master_key=key,
-        data_key_reuse=cdk.Duration.hours(1),
-        enforce_ssl=True,
-        retention_period=cdk.Duration.days(14),
-        removal_policy=cdk.RemovalPolicy.RETAIN,
-    )
-    acknowledge(
-        queue,
-        "Serverless::Serverless-SQSRedrivePolicy",
-        f"This queue is itself {owner} dead-letter queue; a redrive policy would need another "
-        "dead-letter queue behind it. Messages stay 14 days and an alarm watches it.",
-    )
-    return queue
-
-
-def dead_letter_statements(
-    queue: sqs.IQueue, key: kms.IKey, region: str
-) -> list[iam.PolicyStatement]:
-    """What a sender to ``queue`` needs: ``sqs:SendMessage`` on it, and ``key`` through SQS only."""
-    return [
-        iam.PolicyStatement(
-            sid="SendToOwnDeadLetterQueue",
-            actions=["sqs:SendMessage"],
-            resources=[queue.queue_arn],
-        ),
-        iam.PolicyStatement(
-            sid="EncryptForOwnDeadLetterQueue",
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=[key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}},
-        ),
-    ]
 
 
 def https_out_security_group(scope: Construct, vpc: ec2.IVpc, owner: str) -> ec2.SecurityGroup:

@@ -148,7 +148,10 @@ class SecureFunction(Construct):
             self, "LogGroup", key=logs_key, retention_days=log_retention_days
         )
 
-        self.dead_letter_queue = DeadLetterQueue(self, "DeadLetterQueue", key=data_key)
+        # "Queue": the construct ID this queue has always had (its logical ID is a contract).
+        self.dead_letter_queue = DeadLetterQueue(
+            self, "DeadLetterQueue", key=data_key, queue_id="Queue"
+        )
         self.role = ManagedPolicyRole(
             self,
             "Role",

@@ -36,6 +36,7 @@ from secure_constructs.managed_rule_table import baseline_rules
 from secure_constructs.sdk_calls import SdkCallProvider
 from secure_constructs.secure_bucket import SecureBucket
 from secure_constructs.secure_function import SecureFunction, https_out_security_group
+from secure_constructs.secure_queue import DeadLetterQueue
 from stacks.base import PlatformStack
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
@@ -236,7 +237,7 @@ class AuditStack(PlatformStack):
         self.isolation_rule.node.add_dependency(invoke)
         for dependency in after_recorder:
             self.isolation_rule.node.add_dependency(dependency)
-        self._alarm_on_queue("SageMakerIsolationRule", isolation.dead_letter_queue)
+        self._alarm_on_queue("SageMakerIsolationRule", isolation.dead_letter_queue.queue)
 
         # --- GuardDuty, Security Hub, Access Analyzer -----------------------------------------
         if audit.manages("guardduty"):
@@ -287,7 +288,7 @@ class AuditStack(PlatformStack):
             log_retention_days=audit.cloudtrail_log_retention_days,
             reserved_concurrency=env.reserved_concurrency.audit_deploy_calls,
         )
-        self._alarm_on_queue("SdkCalls", self.provider.dead_letter_queue)
+        self._alarm_on_queue("SdkCalls", self.provider.dead_letter_queue.queue)
 
         macie_role = (
             f"arn:{partition}:iam::{account}:role/aws-service-role/macie.amazonaws.com/"
@@ -399,22 +400,15 @@ class AuditStack(PlatformStack):
             "cloudwatch", source_arns=[alarm_arns], actions=["kms:Decrypt", "kms:GenerateDataKey*"]
         )
         # Messages SNS cannot deliver to the email endpoint are kept here, not dropped.
-        self.undelivered_alerts = sqs.Queue(
+        self.undelivered_alerts = DeadLetterQueue(
             self,
             "UndeliveredAlerts",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=logs_key.key,
-            data_key_reuse=cdk.Duration.hours(1),
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+            key=logs_key.key,
+            owner="the alert e-mail subscription's (SNS redrive policy)",
+        ).queue
         acknowledge(
             self.undelivered_alerts,
-            [
-                "AwsSolutions::AwsSolutions-SQS3",
-                "Serverless::Serverless-SQSRedrivePolicy",
-            ],
+            "AwsSolutions::AwsSolutions-SQS3",
             "This queue is the dead-letter queue of the alert email subscription (SNS redrive "
             "policy), which cdk-nag does not recognise; a DLQ of its own would need another.",
         )

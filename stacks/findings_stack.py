@@ -242,7 +242,7 @@ class FindingsStack(PlatformStack):
             ("FindingsRouter", self.router),
             ("AccessReview", self.access_review),
         ):
-            alarm_on_queue(self, name, function.dead_letter_queue, alerts_topic, prefix)
+            alarm_on_queue(self, name, function.dead_letter_queue.queue, alerts_topic, prefix)
 
         acknowledged: dict[str, list[dict[str, str]]] = {}
         for known in (
@@ -262,7 +262,7 @@ class FindingsStack(PlatformStack):
     def _target(function: SecureFunction) -> targets.LambdaFunction:
         return targets.LambdaFunction(
             function.function,
-            dead_letter_queue=function.dead_letter_queue,
+            dead_letter_queue=function.dead_letter_queue.queue,
             retry_attempts=185,
             max_event_age=cdk.Duration.hours(24),
         )
