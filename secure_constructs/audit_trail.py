@@ -12,8 +12,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from secure_constructs.compliance import acknowledge, nag_partition
+from secure_constructs.compliance import nag_partition
 from secure_constructs.log_groups import encrypted_log_group
+from secure_constructs.managed_policy_role import acknowledge_wildcard
 from secure_constructs.sizing import LOG_RETENTION_DAYS
 
 # Amazon Bedrock resource types CloudTrail logs data events for (resources.type values in the
@@ -145,10 +146,10 @@ class AuditTrail(Construct):
         assert isinstance(cfn_log_group, logs.CfnLogGroup)
         log_group_id = stack.resolve(stack.get_logical_id(cfn_log_group))
         for owner in owners:
-            acknowledge(
+            acknowledge_wildcard(
                 delivery,
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{nag_partition(stack)}:logs:{region}:"
-                f"{account}:log-group:<{log_group_id}>:log-stream:{owner}_CloudTrail_{region}*]",
+                f"Resource::arn:{nag_partition(stack)}:logs:{region}:"
+                f"{account}:log-group:<{log_group_id}>:log-stream:{owner}_CloudTrail_{region}*",
                 "CloudTrail names its log streams <account-or-organization>_CloudTrail_<region>_"
                 "<suffix> at delivery time; the wildcard covers only this trail's streams in this "
                 "one log group.",

@@ -14,6 +14,7 @@ from constructs import Construct, IDependable
 
 from secure_constructs.audit_rules import CONFIG_RECORDING_FREQUENCIES
 from secure_constructs.compliance import acknowledge
+from secure_constructs.managed_policy_role import acknowledge_wildcard
 
 _CONFIG_ROLE_POLICY = "service-role/AWS_ConfigRole"
 
@@ -103,10 +104,9 @@ class ConfigRecorder(Construct):
                 ),
             ],
         )
-        acknowledge(
+        acknowledge_wildcard(
             delivery,
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::{_nag_token(stack, bucket.bucket_arn)}"
-            f"/{prefix}*]",
+            f"Resource::{_nag_token(stack, bucket.bucket_arn)}/{prefix}*",
             "AWS Config names its history and snapshot objects by date and resource type at "
             "delivery; the wildcard covers only its own AWSLogs/<account>/Config/ prefix.",
         )

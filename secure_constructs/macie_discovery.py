@@ -18,7 +18,8 @@ from secure_constructs.audit_rules import (
     CustomDataIdentifier,
     custom_data_identifier_problem,
 )
-from secure_constructs.compliance import acknowledge, nag_partition
+from secure_constructs.compliance import nag_partition
+from secure_constructs.managed_policy_role import acknowledge_wildcard
 from secure_constructs.sdk_calls import SdkCallProvider
 
 _SCHEDULE_FREQUENCIES = {
@@ -160,10 +161,10 @@ class MacieDiscovery(Construct):
             ),
         )
         assert provider.calls_policy is not None
-        acknowledge(
+        acknowledge_wildcard(
             provider.calls_policy,
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{nag_partition(stack)}:macie2:"
-            f"{stack.region}:{stack.account}:classification-job/*]",
+            f"Resource::arn:{nag_partition(stack)}:macie2:"
+            f"{stack.region}:{stack.account}:classification-job/*",
             "A classification job's ID is assigned by Macie when it is created; the wildcard "
             "covers only classification jobs of this account and region.",
         )

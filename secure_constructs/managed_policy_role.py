@@ -158,6 +158,16 @@ def acknowledge_wildcards(scope: IConstruct, rules: Sequence[tuple[str, str]]) -
     scope.node.add_validation(_WildcardEvidence(scope, rules))
 
 
+def acknowledge_wildcard(scope: IConstruct, finding: str, reason: str) -> None:
+    """Acknowledge exactly one IAM5 finding (``Resource::...`` or ``Action::...``) under ``scope``.
+
+    The same evidence rule as ``acknowledge_wildcards``: the acknowledgement is made only if the
+    synthesized policy really has that wildcard (same-stack references appear as
+    ``<LogicalId.Attr>``, cross-stack ones by their export name, as cdk-nag names them).
+    """
+    acknowledge_wildcards(scope, [(re.escape(finding), reason)])
+
+
 ACTIONS_WITHOUT_RESOURCE_TYPES = (
     r"Resource::\*",
     "Only actions without resource-level permissions use '*' (Service Authorization "

@@ -16,6 +16,7 @@ from secure_constructs.compliance import (
     skip_checkov,
 )
 from secure_constructs.log_groups import encrypted_log_group
+from secure_constructs.managed_policy_role import acknowledge_wildcard
 from secure_constructs.secure_function import XRAY_ACTIONS, ignore_redundant_role_dependency
 from secure_constructs.secure_queue import DeadLetterQueue
 from secure_constructs.sizing import LOG_RETENTION_DAYS
@@ -114,9 +115,9 @@ class SdkCallProvider(Construct):
                 *self.dead_letter_queue.send_statements(),
             ],
         )
-        acknowledge(
+        acknowledge_wildcard(
             self.baseline_policy,
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "Resource::*",
             "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
         )
         self.calls_policy: iam.ManagedPolicy | None = None

@@ -14,12 +14,12 @@ from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
 
 from secure_constructs.compliance import (
-    acknowledge,
     apply_reserved_concurrency,
     nag_partition,
     skip_checkov,
 )
 from secure_constructs.log_groups import encrypted_log_group
+from secure_constructs.managed_policy_role import acknowledge_wildcard
 from secure_constructs.secure_queue import DeadLetterQueue
 from secure_constructs.sizing import LOG_RETENTION_DAYS
 
@@ -281,4 +281,4 @@ def _cfn(construct: Construct) -> cdk.CfnResource:
 
 def _acknowledge_iam5(policy: iam.ManagedPolicy, findings: Mapping[str, str]) -> None:
     for finding, reason in findings.items():
-        acknowledge(policy, f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason)
+        acknowledge_wildcard(policy, finding, reason)

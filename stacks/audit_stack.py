@@ -32,6 +32,7 @@ from secure_constructs.config_recorder import ConfigRecorder, ManagedRuleSet
 from secure_constructs.dead_letter_alarm import alarm_on_queue
 from secure_constructs.encryption_key import EncryptionKey
 from secure_constructs.macie_discovery import MacieDiscovery
+from secure_constructs.managed_policy_role import acknowledge_wildcard
 from secure_constructs.managed_rule_table import baseline_rules
 from secure_constructs.sdk_calls import SdkCallProvider
 from secure_constructs.secure_bucket import SecureBucket
@@ -364,9 +365,9 @@ class AuditStack(PlatformStack):
             else None,
         )
         assert self.provider.calls_policy is not None
-        acknowledge(
+        acknowledge_wildcard(
             self.provider.calls_policy,
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "Resource::*",
             "inspector2:Enable and inspector2:Disable act on the calling account and support no "
             "resource-level permissions.",
         )

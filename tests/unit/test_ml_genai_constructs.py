@@ -479,3 +479,36 @@ def test_invocation_logging_rejects_bad_props() -> None:
             logs_key=key,
             log_retention_days=2,
         )
+
+
+def test_one_wildcard_acknowledged_with_evidence_for_a_same_stack_reference(
+    tmp_path: Path,
+) -> None:
+    """``acknowledge_wildcard`` works on a same-stack GetAtt and acknowledges only what exists."""
+    from aws_cdk import aws_s3 as s3
+
+    from gates.nag import acknowledgements
+    from secure_constructs.managed_policy_role import acknowledge_wildcard
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Test", env=ENV)
+    bucket = s3.Bucket(stack, "Data", enforce_ssl=True)
+    policy = iam.ManagedPolicy(
+        stack,
+        "Reader",
+        statements=[
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[bucket.arn_for_objects("reports/*")]
+            )
+        ],
+    )
+    bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))  # type: ignore[arg-type]
+    reason = "Report objects are named at run time; only the reports/ prefix is readable."
+    acknowledge_wildcard(policy, f"Resource::<{bucket_id}.Arn>/reports/*", reason)
+    acknowledge_wildcard(policy, f"Resource::<{bucket_id}.Arn>/other/*", reason)  # no such grant
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()  # the bucket itself has AwsSolutions findings (access logs): not our concern
+    assert not [f for f in read_findings(tmp_path) if "IAM5" in f.rule]
+    iam5 = [a.rule for a in acknowledgements(tmp_path) if "IAM5" in a.rule]
+    assert iam5 == [f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/reports/*]"]
