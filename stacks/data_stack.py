@@ -61,9 +61,10 @@ class DataStack(PlatformStack):
     * ``raw`` (landing), ``curated``, ``model_artifacts``: SSE-KMS with the data key and bucket
       keys; uploads with another algorithm or key are denied; data access is denied unless it
       comes through the VPC's S3 gateway endpoint (admin roles from config, service-linked roles
-      and AWS services acting for a caller excepted).
+      and only the services in ``data.forward_access_services`` acting for a caller, by
+      ``aws:CalledVia``, excepted).
 
-    Attributes: the six ``SecureBucket`` constructs, ``buckets`` (name -> construct).
+    Attributes: the seven ``SecureBucket`` constructs, ``buckets`` (name -> construct).
     """
 
     def __init__(

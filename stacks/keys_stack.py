@@ -18,8 +18,10 @@ class KeysStack(PlatformStack):
     (dead-letter queues hold failed events, which name clinical objects) and Lambda (function
     environment variables). Grants only for AWS resources, through SageMaker and EFS (volumes
     they attach) and Lambda (it grants the function's role the use of the key for its encrypted
-    environment). Bedrock and Comprehend Medical never use it: DetectPHI is synchronous and
-    stores nothing; Bedrock writes invocation logs to the audit bucket (logs key).
+    environment). Comprehend Medical never uses it (DetectPHI is synchronous and stores
+    nothing); Bedrock may generate data keys with it only for its invocation logs in the
+    ``invocation_logs`` bucket (the GenAI stack adds that statement, for this account and
+    region).
 
     ``logs_key`` encrypts CloudWatch Logs log groups, the audit and Config history buckets
     (readable through S3 only) and the audit stacks' security telemetry: the alerts SNS topic and
