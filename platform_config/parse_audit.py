@@ -14,7 +14,7 @@ from platform_config.model import (
     AuditConfig,
     MacieConfig,
 )
-from platform_config.readers import ConfigError, choice, get, no_unknown, str_list
+from platform_config.readers import ConfigError, choice, get, no_unknown, retention, str_list
 from secure_constructs.audit_rules import (
     CONFIG_RECORDING_FREQUENCIES,
     MACIE_PUBLISHING_FREQUENCIES,
@@ -23,7 +23,6 @@ from secure_constructs.audit_rules import (
     cron_problem,
     custom_data_identifier_problem,
 )
-from secure_constructs.sizing import LOG_RETENTION_DAYS
 
 _AUDIT_KEYS = frozenset(
     {
@@ -70,14 +69,7 @@ def parse_audit(raw: Mapping[str, Any], key: str) -> AuditConfig:
     if not org_trail and org_id is not None:
         raise ConfigError(org_key, org_id, "null unless organization_trail is true")
 
-    retention_key = f"{key}.cloudtrail_log_retention_days"
-    retention = get(audit, "cloudtrail_log_retention_days", retention_key, int, "an integer")
-    if retention not in LOG_RETENTION_DAYS:
-        raise ConfigError(
-            retention_key,
-            retention,
-            f"a CloudWatch Logs retention: {', '.join(map(str, LOG_RETENTION_DAYS))}",
-        )
+    trail_retention = retention(audit, "cloudtrail_log_retention_days", key)
 
     regions_text = f"a supported region: {', '.join(sorted(REGION_AZ_LETTERS))}"
     global_key = f"{key}.config_global_resources_region"
@@ -108,7 +100,7 @@ def parse_audit(raw: Mapping[str, Any], key: str) -> AuditConfig:
         disable_on_delete=disable,
         organization_trail=org_trail,
         organization_id=org_id,
-        cloudtrail_log_retention_days=retention,
+        cloudtrail_log_retention_days=trail_retention,
         config_global_resources_region=global_region,
         config_recording_frequency=frequency,
         securityhub_standards=tuple(standards),

@@ -17,8 +17,8 @@ from platform_config.parse_audit import parse_audit
 from platform_config.parse_data import parse_data
 from platform_config.parse_genai import parse_genai
 from platform_config.parse_ml import parse_ml
-from platform_config.readers import MISSING, ConfigError, get, no_unknown, str_list
-from secure_constructs.sizing import DEFAULT_SUBNET_PLAN, LOG_RETENTION_DAYS
+from platform_config.readers import MISSING, ConfigError, get, no_unknown, retention, str_list
+from secure_constructs.sizing import DEFAULT_SUBNET_PLAN
 
 REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
 
@@ -123,14 +123,7 @@ def parse_environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
                 f"one of the environment's availability_zones: {', '.join(azs)}",
             )
 
-    retention_key = f"{key}.flow_log_retention_days"
-    retention = get(raw, "flow_log_retention_days", retention_key, int, "an integer")
-    if retention not in LOG_RETENTION_DAYS:
-        raise ConfigError(
-            retention_key,
-            retention,
-            f"a CloudWatch Logs retention: {', '.join(map(str, LOG_RETENTION_DAYS))}",
-        )
+    flow_log_retention = retention(raw, "flow_log_retention_days", key)
 
     email = get(raw, "alert_email", f"{key}.alert_email", str, "an email address")
     if not _EMAIL.match(email):
@@ -150,7 +143,7 @@ def parse_environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
         nat_gateways=nat,
         interface_endpoints=tuple(endpoints),
         endpoint_availability_zones=tuple(endpoint_azs),
-        flow_log_retention_days=retention,
+        flow_log_retention_days=flow_log_retention,
         alert_email=email,
         termination_protection=protection,
         tags=_tags(raw, f"{key}.tags"),

@@ -14,12 +14,10 @@ from typing import Any
 
 from gates.assembly import StackArtifact
 from platform_config import EnvironmentConfig
+from secure_constructs.audit_rules import INSPECTOR_RESOURCE_TYPES
 
 DEFAULT_BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 """The SSM parameter ``cdk bootstrap`` writes with the default qualifier."""
-
-INSPECTOR_SCAN_TYPES = ("EC2", "ECR", "LAMBDA", "LAMBDA_CODE")
-"""Inspector's scan types the audit stack enables (used when the templates do not say)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,9 @@ class Plan:
                 types = json.loads(create).get("parameters", {}).get("resourceTypes")
                 if isinstance(types, list) and types:
                     return tuple(str(t) for t in types)
-        return INSPECTOR_SCAN_TYPES
+        return (
+            INSPECTOR_RESOURCE_TYPES  # what the audit stack enables, if the template does not say
+        )
 
 
 def resolve(value: Any, account: str, region: str) -> str | None:

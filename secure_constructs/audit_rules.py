@@ -11,6 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+INSPECTOR_RESOURCE_TYPES: tuple[str, ...] = ("EC2", "ECR", "LAMBDA", "LAMBDA_CODE")
+"""What the audit stack activates Inspector v2 for (``Enable`` resourceTypes)."""
+
 MACIE_PUBLISHING_FREQUENCIES: tuple[str, ...] = ("FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS")
 MACIE_SCHEDULES: tuple[str, ...] = ("DAILY", "WEEKLY", "MONTHLY")
 CONFIG_RECORDING_FREQUENCIES: tuple[str, ...] = ("CONTINUOUS", "DAILY")

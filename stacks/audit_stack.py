@@ -26,6 +26,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from platform_config import AuditConfig, EnvironmentConfig
+from secure_constructs.audit_rules import INSPECTOR_RESOURCE_TYPES
 from secure_constructs.audit_trail import AuditTrail
 from secure_constructs.compliance import KnownNoncompliance, acknowledge
 from secure_constructs.config_recorder import ConfigRecorder, ManagedRuleSet
@@ -42,7 +43,6 @@ from stacks.base import PlatformStack
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 
-INSPECTOR_RESOURCE_TYPES = ("EC2", "ECR", "LAMBDA", "LAMBDA_CODE")
 GUARDDUTY_FEATURES = ("S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION")
 
 
