@@ -7,6 +7,8 @@ Reference (``arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName
 *format*. ``intersects`` decides whether any one string matches both, exactly (a walk over the
 product of the two token automata), so ``log-group:NAME:*:log-stream:*`` is known to match no
 log-stream ARN while ``log-group:NAME:*`` matches all of that group's streams.
+
+The shapes ``Ref`` and ``Fn::GetAtt`` give per resource type are ``gates.return_values``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
+
+from gates.return_values import RETURN_VALUES
 
 Pattern = tuple[str, ...]
 
@@ -36,133 +40,6 @@ RESTRICTED_VARIABLES = {
     # "Bucket names can consist only of lowercase letters, numbers, periods (.), and hyphens (-)"
     # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
     ("s3", "BucketName"): ":/*",
-}
-
-_REGIONAL = ":${AWS::Region}:${AWS::AccountId}:"
-
-
-def _arn(service: str, resource: str, scope: str = _REGIONAL) -> str:
-    """An ARN template of this partition: regional and in this account unless ``scope`` says."""
-    return f"arn:${{AWS::Partition}}:{service}{scope}{resource}"
-
-
-# CloudFormation return values (each type's "Return values" section of the CloudFormation
-# reference, https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/): the
-# property holding the physical name, then Fn::Sub-style templates for Ref and each attribute.
-# ${Name} is that property's value (a generated name when absent), ${Id} a generated ID,
-# ${Path} the IAM path property (default "/").
-RETURN_VALUES: dict[str, tuple[str | None, dict[str, str]]] = {
-    "AWS::Logs::LogGroup": (
-        "LogGroupName",
-        {
-            "Ref": "${Name}",
-            "Arn": _arn("logs", "log-group:${Name}:*"),
-        },
-    ),
-    "AWS::S3::Bucket": (
-        "BucketName",
-        {
-            "Ref": "${Name}",
-            "Arn": _arn("s3", "${Name}", scope=":::"),
-            "DomainName": "${Name}.s3.${AWS::URLSuffix}",
-            "RegionalDomainName": "${Name}.s3.${AWS::Region}.${AWS::URLSuffix}",
-        },
-    ),
-    "AWS::KMS::Key": (
-        None,
-        {
-            "Ref": "${Id}",
-            "KeyId": "${Id}",
-            "Arn": _arn("kms", "key/${Id}"),
-        },
-    ),
-    "AWS::KMS::Alias": ("AliasName", {"Ref": "${Name}"}),
-    "AWS::SQS::Queue": (
-        "QueueName",
-        {
-            "Ref": "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${Name}",
-            "QueueUrl": "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${Name}",
-            "QueueName": "${Name}",
-            "Arn": _arn("sqs", "${Name}"),
-        },
-    ),
-    "AWS::SNS::Topic": (
-        "TopicName",
-        {
-            "Ref": _arn("sns", "${Name}"),
-            "TopicArn": _arn("sns", "${Name}"),
-            "TopicName": "${Name}",
-        },
-    ),
-    "AWS::IAM::Role": (
-        "RoleName",
-        {
-            "Ref": "${Name}",
-            "Arn": _arn("iam", "role${Path}${Name}", scope="::${AWS::AccountId}:"),
-            "RoleId": "${Id}",
-        },
-    ),
-    "AWS::IAM::ManagedPolicy": (
-        "ManagedPolicyName",
-        {
-            "Ref": _arn("iam", "policy${Path}${Name}", scope="::${AWS::AccountId}:"),
-            "PolicyArn": _arn("iam", "policy${Path}${Name}", scope="::${AWS::AccountId}:"),
-        },
-    ),
-    "AWS::Lambda::Function": (
-        "FunctionName",
-        {
-            "Ref": "${Name}",
-            "Arn": _arn("lambda", "function:${Name}"),
-        },
-    ),
-    "AWS::Events::Rule": (
-        "Name",
-        {"Arn": _arn("events", "rule/${Name}")},
-    ),
-    "AWS::EC2::VPC": (
-        None,
-        {
-            "Ref": "vpc-${Id}",
-            "VpcId": "vpc-${Id}",
-            "DefaultSecurityGroup": "sg-${Id}",
-            "DefaultNetworkAcl": "acl-${Id}",
-        },
-    ),
-    "AWS::EC2::Subnet": (None, {"Ref": "subnet-${Id}", "SubnetId": "subnet-${Id}"}),
-    "AWS::EC2::SecurityGroup": (None, {"Ref": "sg-${Id}", "GroupId": "sg-${Id}"}),
-    "AWS::EC2::VPCEndpoint": (None, {"Ref": "vpce-${Id}", "Id": "vpce-${Id}"}),
-    "AWS::SageMaker::Domain": (
-        None,
-        {
-            "Ref": "d-${Id}",
-            "DomainId": "d-${Id}",
-            "DomainArn": _arn("sagemaker", "domain/d-${Id}"),
-        },
-    ),
-    "AWS::SageMaker::ModelPackageGroup": (
-        "ModelPackageGroupName",
-        {
-            "ModelPackageGroupArn": _arn("sagemaker", "model-package-group/${Name}"),
-        },
-    ),
-    "AWS::Bedrock::Guardrail": (
-        None,
-        {
-            "GuardrailArn": _arn("bedrock", "guardrail/${Id}"),
-            "GuardrailId": "${Id}",
-            "Version": "${Id}",
-        },
-    ),
-    "AWS::Bedrock::GuardrailVersion": (
-        None,
-        {
-            "Ref": "${Id}|${Id}",
-            "GuardrailArn": _arn("bedrock", "guardrail/${Id}"),
-            "GuardrailId": "${Id}",
-            "Version": "${Id}",
-        },
-    ),
 }
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")

@@ -23,7 +23,8 @@ REPORT_FILE = "validation-report.json"
 ACK_METADATA_TYPE = "aws:cdk:acknowledged-rules"
 
 PROJECT_ACK_METADATA_TYPE = "secure-ml:acknowledgement"
-"""What ``secure_constructs.compliance.acknowledge`` writes (the same literal; a test compares)."""
+"""What ``secure_constructs.core.compliance.acknowledge`` writes (the same literal; a test
+compares)."""
 
 PACK_SOURCES: tuple[tuple[str, str], ...] = (
     ("AwsSolutions", "aws-solutions.js"),
@@ -104,8 +105,8 @@ class Acknowledgement:
     rule: str
     reason: str
     ours: bool
-    """True when made by this project (``secure_constructs.compliance.acknowledge``), False when
-    aws-cdk-lib recorded it itself."""
+    """True when made by this project (``secure_constructs.core.compliance.acknowledge``), False
+    when aws-cdk-lib recorded it itself."""
 
     @property
     def pack(self) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 
 import boto3
 
-from offline.deploy import StackReport
-from offline.permissions import LOG_GROUP_FINDERS, QUEUE_FINDERS, Targets, find
+from offline.matrix import Targets
+from offline.permissions import LOG_GROUP_FINDERS, QUEUE_FINDERS, find
+from offline.reports import StackReport
 
 # Data-stack construct IDs (a contract: see stacks/data_stack.py) -> bucket family names.
 BUCKET_IDS = {

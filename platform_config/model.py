@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from secure_constructs.audit_rules import CustomDataIdentifier
-from secure_constructs.bedrock_rules import GuardrailSpec
-from secure_constructs.model_card_rules import ModelCard
-from secure_constructs.s3_rules import LifecyclePolicy, ObjectLock
+from secure_constructs.audit.audit_rules import CustomDataIdentifier
+from secure_constructs.data.s3_rules import LifecyclePolicy, ObjectLock
+from secure_constructs.genai.bedrock_rules import GuardrailSpec
+from secure_constructs.ml.model_card_rules import ModelCard
 
 SEVERITIES: tuple[str, ...] = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 """Finding severities, lowest first (the labels lambda/findings_router normalises to)."""

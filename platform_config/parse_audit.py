@@ -15,7 +15,7 @@ from platform_config.model import (
     MacieConfig,
 )
 from platform_config.readers import ConfigError, choice, get, no_unknown, retention, str_list
-from secure_constructs.audit_rules import (
+from secure_constructs.audit.audit_rules import (
     CONFIG_RECORDING_FREQUENCIES,
     MACIE_PUBLISHING_FREQUENCIES,
     MACIE_SCHEDULES,

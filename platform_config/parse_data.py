@@ -8,7 +8,7 @@ from typing import Any
 
 from platform_config.model import BUCKETS, BucketConfig, DataConfig
 from platform_config.readers import ROLE_ARN, ConfigError, get, no_unknown, str_list
-from secure_constructs.s3_rules import (
+from secure_constructs.data.s3_rules import (
     LifecyclePolicy,
     ObjectLock,
     Transition,

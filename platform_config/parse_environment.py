@@ -18,7 +18,7 @@ from platform_config.parse_data import parse_data
 from platform_config.parse_genai import parse_genai
 from platform_config.parse_ml import parse_ml
 from platform_config.readers import MISSING, ConfigError, get, no_unknown, retention, str_list
-from secure_constructs.sizing import DEFAULT_SUBNET_PLAN
+from secure_constructs.core.sizing import DEFAULT_SUBNET_PLAN
 
 REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
 

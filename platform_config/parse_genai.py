@@ -25,7 +25,7 @@ from platform_config.readers import (
     str_list,
     text,
 )
-from secure_constructs.bedrock_rules import (
+from secure_constructs.genai.bedrock_rules import (
     CONTENT_FILTER_TYPES,
     ContentFilter,
     DeniedTopic,

@@ -23,7 +23,7 @@ from platform_config.readers import (
     str_list,
     text,
 )
-from secure_constructs.model_card_rules import (
+from secure_constructs.ml.model_card_rules import (
     MODEL_CARD_STATUSES,
     ModelCardError,
     load_model_card,

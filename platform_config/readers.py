@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from secure_constructs.sizing import LOG_RETENTION_DAYS
+from secure_constructs.core.sizing import LOG_RETENTION_DAYS
 
 
 class ConfigError(ValueError):

@@ -183,9 +183,9 @@ def interface_endpoints(context: Context) -> Outcome:
 
 def sagemaker_log_groups(context: Context) -> Outcome:
     """SageMaker's fixed-name log groups: free when the ML stack creates them, present if not."""
-    # Imported here: the stack module loads aws-cdk-lib (a Node.js process), which a usage
-    # error or a failed identity check never needs.
-    from stacks.ml_stack import SAGEMAKER_LOG_GROUPS
+    # Imported here: the module loads aws-cdk-lib (a Node.js process), which a usage error or
+    # a failed identity check never needs.
+    from secure_constructs.ml.sagemaker_rules import SAGEMAKER_LOG_GROUPS
 
     plan = context.plan
     names = [f"/aws/sagemaker/{name}" for name in SAGEMAKER_LOG_GROUPS]

@@ -14,7 +14,7 @@ from typing import Any
 
 from gates.assembly import StackArtifact
 from platform_config import EnvironmentConfig
-from secure_constructs.audit_rules import INSPECTOR_RESOURCE_TYPES
+from secure_constructs.audit.audit_rules import INSPECTOR_RESOURCE_TYPES
 
 DEFAULT_BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 """The SSM parameter ``cdk bootstrap`` writes with the default qualifier."""

@@ -7,41 +7,33 @@ access"), AWS for Bedrock (CloudTrail and Config with Bedrock).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_accessanalyzer as accessanalyzer
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_config as config
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_securityhub as securityhub
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from platform_config import AuditConfig, EnvironmentConfig
-from secure_constructs.audit_rules import INSPECTOR_RESOURCE_TYPES
-from secure_constructs.audit_trail import AuditTrail
-from secure_constructs.compliance import KnownNoncompliance, acknowledge
-from secure_constructs.config_recorder import ConfigRecorder, ManagedRuleSet
-from secure_constructs.dead_letter_alarm import alarm_on_queue
-from secure_constructs.encryption_key import EncryptionKey
-from secure_constructs.macie_discovery import MacieDiscovery
-from secure_constructs.managed_policy_role import acknowledge_wildcard
-from secure_constructs.managed_rule_table import baseline_rules
-from secure_constructs.sdk_calls import SdkCallProvider
-from secure_constructs.secure_bucket import SecureBucket
-from secure_constructs.secure_function import SecureFunction, https_out_security_group
-from secure_constructs.secure_queue import DeadLetterQueue
-from stacks.base import PlatformStack
-
-LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
+from secure_constructs.audit.audit_rules import INSPECTOR_RESOURCE_TYPES
+from secure_constructs.audit.audit_trail import AuditTrail
+from secure_constructs.audit.config_recorder import ConfigRecorder, ManagedRuleSet
+from secure_constructs.audit.macie_discovery import MacieDiscovery
+from secure_constructs.audit.managed_rule_table import baseline_rules
+from secure_constructs.audit.sagemaker_isolation import add_sagemaker_isolation_rule
+from secure_constructs.audit.security_alerts import add_security_alerts
+from secure_constructs.core.compliance import KnownNoncompliance
+from secure_constructs.core.dead_letter_alarm import alarm_on_queue
+from secure_constructs.core.managed_policy_role import acknowledge_wildcard
+from secure_constructs.core.sdk_calls import SdkCallProvider
+from secure_constructs.data.encryption_key import EncryptionKey
+from secure_constructs.data.secure_bucket import SecureBucket
+from stacks.base import LAMBDA_DIR, PlatformStack, handler_layer
 
 GUARDDUTY_FEATURES = ("S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION")
 
@@ -101,7 +93,21 @@ class AuditStack(PlatformStack):
         partition, region, account = self.partition, self.region, self.account
         key = logs_key.key
 
-        self._add_alerts_topic(logs_key, env.alert_email)
+        alerts = add_security_alerts(
+            self,
+            prefix=prefix,
+            key=key,
+            email=env.alert_email,
+            partition=partition,
+            region=region,
+            account=account,
+        )
+        for use in alerts.key_uses:
+            logs_key.allow_service(
+                use.service, source_arns=list(use.source_arns), actions=list(use.actions)
+            )
+        self.alerts_topic = alerts.topic
+        self.undelivered_alerts = alerts.undelivered
         config_history = self._import_by_name(config_bucket, "ConfigHistoryBucket")
 
         # --- CloudTrail -------------------------------------------------------------------
@@ -145,100 +151,21 @@ class AuditStack(PlatformStack):
             depends_on=after_recorder,
         )
 
-        security_group = https_out_security_group(self, vpc, "Audit")
-        isolation = SecureFunction(
+        isolation = add_sagemaker_isolation_rule(
             self,
-            "SageMakerIsolationRule",
             code_dir=LAMBDA_DIR / "sagemaker_isolation_rule",
-            handler="sagemaker_isolation_rule.handler",
-            description=f"{prefix}: Config rule, SageMaker jobs isolated, in the VPC, encrypted",
-            statements=[
-                iam.PolicyStatement(
-                    sid="ListJobs",
-                    actions=["sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs"],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="DescribeJobs",
-                    actions=["sagemaker:DescribeTrainingJob"],
-                    resources=[f"arn:{partition}:sagemaker:{region}:{account}:training-job/*"],
-                ),
-                iam.PolicyStatement(
-                    sid="DescribeProcessingJobs",
-                    actions=["sagemaker:DescribeProcessingJob"],
-                    resources=[f"arn:{partition}:sagemaker:{region}:{account}:processing-job/*"],
-                ),
-                iam.PolicyStatement(
-                    sid="ReportEvaluations", actions=["config:PutEvaluations"], resources=["*"]
-                ),
-            ],
+            prefix=prefix,
             vpc=vpc,
-            subnets=vpc.private_subnets,
-            security_group=security_group,
-            log_key=key,
-            queue_key=key,
-            environment={"LOOKBACK_HOURS": "24", "EVALUATION_SCOPE": "account"},
-            reserved_concurrency=env.reserved_concurrency.sagemaker_isolation_rule,
+            allowed_subnets=[*vpc.private_subnets, *vpc.isolated_subnets],
+            key=key,
             log_retention_days=audit.cloudtrail_log_retention_days,
-            timeout=cdk.Duration.minutes(5),
+            reserved_concurrency=env.reserved_concurrency.sagemaker_isolation_rule,
+            layers=[handler_layer(self)],
+            depends_on=after_recorder,
         )
-        isolation.acknowledge_wildcards(
-            {
-                "Resource::*": (
-                    "sagemaker:ListTrainingJobs, sagemaker:ListProcessingJobs and "
-                    "config:PutEvaluations support no resource-level permissions."
-                ),
-                f"Resource::arn:{partition}:sagemaker:{region}:{account}:training-job/*": (
-                    "The rule describes every training job created in its look-back window; "
-                    "their names are chosen by whoever starts them. Describe only, this account "
-                    "and region."
-                ),
-                f"Resource::arn:{partition}:sagemaker:{region}:{account}:processing-job/*": (
-                    "The rule describes every processing job created in its look-back window; "
-                    "their names are chosen by whoever starts them. Describe only, this account "
-                    "and region."
-                ),
-            }
-        )
-        self.isolation_function = isolation
-        # L1 rule: CDK's CustomRule adds a redundant dependency cfn-lint rightly flags (W3005).
-        invoke = lambda_.CfnPermission(
-            self,
-            "SageMakerIsolationRuleInvoke",
-            action="lambda:InvokeFunction",
-            function_name=isolation.function.function_arn,
-            principal="config.amazonaws.com",
-            source_account=account,
-        )
-        self.isolation_rule = config.CfnConfigRule(
-            self,
-            "SageMakerIsolationConfigRule",
-            config_rule_name=f"{prefix}-sagemaker-job-isolation",
-            description=(
-                "SageMaker training and processing jobs run with network isolation, in the "
-                "platform's subnets, with inter-container encryption and KMS keys"
-            ),
-            source=config.CfnConfigRule.SourceProperty(
-                owner="CUSTOM_LAMBDA",
-                source_identifier=isolation.function.function_arn,
-                source_details=[
-                    config.CfnConfigRule.SourceDetailProperty(
-                        event_source="aws.config",
-                        message_type="ScheduledNotification",
-                        maximum_execution_frequency="TwentyFour_Hours",
-                    )
-                ],
-            ),
-            input_parameters={
-                "allowedSubnetIds": cdk.Fn.join(
-                    ",", [s.subnet_id for s in (*vpc.private_subnets, *vpc.isolated_subnets)]
-                )
-            },
-        )
-        self.isolation_rule.node.add_dependency(invoke)
-        for dependency in after_recorder:
-            self.isolation_rule.node.add_dependency(dependency)
-        self._alarm_on_queue("SageMakerIsolationRule", isolation.dead_letter_queue.queue)
+        self.isolation_function = isolation.function
+        self.isolation_rule = isolation.rule
+        self._alarm_on_queue("SageMakerIsolationRule", isolation.function.dead_letter_queue.queue)
 
         # --- GuardDuty, Security Hub, Access Analyzer -----------------------------------------
         if audit.manages("guardduty"):
@@ -371,54 +298,6 @@ class AuditStack(PlatformStack):
             "inspector2:Enable and inspector2:Disable act on the calling account and support no "
             "resource-level permissions.",
         )
-
-    def _add_alerts_topic(self, logs_key: EncryptionKey, email: str) -> None:
-        """The KMS-encrypted topic security alerts go to, with the alert email subscribed."""
-        prefix, partition, region, account = self._prefix, self.partition, self.region, self.account
-        topic_name = f"{prefix}-security-alerts"
-        self.alerts_topic = sns.Topic(
-            self,
-            "AlertsTopic",
-            topic_name=topic_name,
-            display_name=f"{prefix} security alerts",
-            master_key=logs_key.key,
-            enforce_ssl=True,
-        )
-        alarm_arns = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{prefix}-*"
-        self.alerts_topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsOfThisEnvironment",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.alerts_topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": alarm_arns},
-                },
-            )
-        )
-        logs_key.allow_service(
-            "cloudwatch", source_arns=[alarm_arns], actions=["kms:Decrypt", "kms:GenerateDataKey*"]
-        )
-        # Messages SNS cannot deliver to the email endpoint are kept here, not dropped.
-        self.undelivered_alerts = DeadLetterQueue(
-            self,
-            "UndeliveredAlerts",
-            key=logs_key.key,
-            owner="the alert e-mail subscription's (SNS redrive policy)",
-        ).queue
-        acknowledge(
-            self.undelivered_alerts,
-            "AwsSolutions::AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of the alert email subscription (SNS redrive "
-            "policy), which cdk-nag does not recognise; a DLQ of its own would need another.",
-        )
-        topic_arn = f"arn:{partition}:sns:{region}:{account}:{topic_name}"
-        logs_key.allow_service("sns", source_arns=[topic_arn])
-        self.alerts_topic.add_subscription(
-            subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered_alerts)
-        )
-        self._alarm_on_queue("UndeliveredAlerts", self.undelivered_alerts)
 
     def _alarm_on_queue(self, name: str, queue: sqs.IQueue) -> cloudwatch.Alarm:
         return alarm_on_queue(self, name, queue, self.alerts_topic, self._prefix)

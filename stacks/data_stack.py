@@ -15,8 +15,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from platform_config import BucketConfig, EnvironmentConfig
-from secure_constructs.compliance import acknowledge, skip_checkov
-from secure_constructs.secure_bucket import SecureBucket
+from secure_constructs.core.compliance import acknowledge, skip_checkov
+from secure_constructs.data.secure_bucket import SecureBucket
 from stacks.base import PlatformStack
 
 _REPLICATION_REASON = (

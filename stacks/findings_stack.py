@@ -7,7 +7,6 @@ Engineering (2) ("Regularly update & review access rights"), Monitoring.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -15,19 +14,17 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from platform_config import AuditConfig, EnvironmentConfig
-from secure_constructs.compliance import KnownNoncompliance
-from secure_constructs.config_recorder import managed_rule_name
-from secure_constructs.dead_letter_alarm import alarm_on_queue
-from secure_constructs.encryption_key import EncryptionKey
-from secure_constructs.secure_function import SecureFunction, https_out_security_group
-from stacks.base import PlatformStack
-
-LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
+from secure_constructs.audit.config_recorder import managed_rule_name
+from secure_constructs.core.cfn import cfn_of
+from secure_constructs.core.compliance import KnownNoncompliance
+from secure_constructs.core.dead_letter_alarm import alarm_on_queue
+from secure_constructs.core.secure_function import SecureFunction, https_out_security_group
+from secure_constructs.data.encryption_key import EncryptionKey
+from stacks.base import LAMBDA_DIR, PlatformStack, handler_layer
 
 # Products whose findings reach the router directly; their copies imported into Security Hub
 # are not routed a second time.
@@ -61,12 +58,6 @@ def finding_patterns(rule_name_prefix: str) -> dict[str, events.EventPattern]:
             detail={"configRuleName": [{"prefix": rule_name_prefix}]},
         ),
     }
-
-
-def _cfn_ref(function: lambda_.Function) -> str:
-    resource = function.node.default_child
-    assert isinstance(resource, lambda_.CfnFunction)
-    return resource.ref
 
 
 class FindingsStack(PlatformStack):
@@ -135,9 +126,10 @@ class FindingsStack(PlatformStack):
         ]
         common: dict[str, Any] = {
             "vpc": vpc,
-            "subnets": vpc.private_subnets,
+            "subnets": ec2.SubnetSelection(subnets=vpc.private_subnets),
             "security_group": security_group,
-            "log_key": key,
+            "logs_key": key,
+            "layers": [handler_layer(self)],
             "queue_key": key,
             "log_retention_days": audit.cloudtrail_log_retention_days,
         }
@@ -149,7 +141,6 @@ class FindingsStack(PlatformStack):
             "FindingsRouter",
             function_name=router_name,
             code_dir=LAMBDA_DIR / "findings_router",
-            handler="findings_router.handler",
             description=f"{prefix}: route security findings at or above a severity to SNS",
             statements=publish,
             environment={
@@ -178,7 +169,6 @@ class FindingsStack(PlatformStack):
             self,
             "AccessReview",
             code_dir=LAMBDA_DIR / "access_review",
-            handler="access_review.handler",
             description=f"{prefix}: scheduled IAM access review, report to SNS",
             statements=[
                 iam.PolicyStatement(
@@ -250,7 +240,7 @@ class FindingsStack(PlatformStack):
             *self.router.known_noncompliance,
             *self.access_review.known_noncompliance,
         ):
-            own = known.resource_id == _cfn_ref(self.router.function)
+            own = known.resource_id == cfn_of(self.router.function).ref
             acknowledged.setdefault(managed_rule_name(prefix, known.managed_rule), []).append(
                 {"resource_id": router_name if own else known.resource_id, "reason": known.reason}
             )

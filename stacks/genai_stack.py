@@ -6,8 +6,6 @@ Hallucinations, Toxicity, Amazon Comprehend Medical (DetectPHI), Data Logging.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -15,17 +13,16 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from platform_config import EnvironmentConfig
-from secure_constructs.bedrock_guardrail import INVOKE_ACTIONS, SecureGuardrail
-from secure_constructs.bedrock_logging import BedrockInvocationLogging
-from secure_constructs.bedrock_rules import model_grants
-from secure_constructs.compliance import KnownNoncompliance
-from secure_constructs.phi_pipeline import PhiRedactionPipeline
-from secure_constructs.secure_bucket import SecureBucket
-from secure_constructs.secure_vpc import SecureVpc
-from secure_constructs.workload_function import SecureFunction
-from stacks.base import PlatformStack
+from secure_constructs.core.compliance import KnownNoncompliance
+from secure_constructs.core.secure_function import SecureFunction
+from secure_constructs.data.phi_pipeline import PhiRedactionPipeline
+from secure_constructs.data.secure_bucket import SecureBucket
+from secure_constructs.genai.bedrock_guardrail import INVOKE_ACTIONS, SecureGuardrail
+from secure_constructs.genai.bedrock_logging import BedrockInvocationLogging
+from secure_constructs.genai.bedrock_rules import model_grants
+from secure_constructs.network.secure_vpc import SecureVpc
+from stacks.base import LAMBDA_DIR, PlatformStack, handler_layer
 
-LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 BEDROCK_READ_TIMEOUT_SECONDS = 60
 
 
@@ -124,12 +121,15 @@ class GenAiStack(PlatformStack):
             self,
             "GuardedInvoke",
             code_dir=LAMBDA_DIR / "guarded_invoke",
+            layers=[handler_layer(self)],
             description="One prompt through Bedrock Converse, always behind the platform guardrail",
             vpc=network.vpc,
             subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             endpoint_security_group=network.endpoint_security_group,
             logs_key=logs_key,
-            data_key=data_key,
+            queue_key=data_key,
+            environment_key=data_key,
+            queue_id="Queue",
             log_retention_days=genai.log_retention_days,
             reserved_concurrency=env.reserved_concurrency.guarded_invoke,
             # three attempts of at most BEDROCK_READ_TIMEOUT_SECONDS each, plus backoff
@@ -175,6 +175,8 @@ class GenAiStack(PlatformStack):
         self.phi = PhiRedactionPipeline(
             self,
             "PhiRedaction",
+            code_dir=LAMBDA_DIR / "phi_redaction",
+            layers=[handler_layer(self)],
             raw=raw,
             curated=curated,
             data_key=data_key,

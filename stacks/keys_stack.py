@@ -5,7 +5,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from platform_config import EnvironmentConfig
-from secure_constructs.encryption_key import EncryptionKey
+from secure_constructs.data.encryption_key import EncryptionKey
 from stacks.base import PlatformStack
 
 

@@ -12,18 +12,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from platform_config import EnvironmentConfig
-from secure_constructs.data_quality_monitor import DataQualityMonitor
-from secure_constructs.log_groups import encrypted_log_group
-from secure_constructs.model_governance import ModelGovernance
-from secure_constructs.sagemaker_roles import MONITORING_PREFIX, SageMakerRoles
-from secure_constructs.sagemaker_rules import JobRules
-from secure_constructs.secure_bucket import SecureBucket
-from secure_constructs.secure_vpc import SecureVpc
-from secure_constructs.studio_domain import SecureStudioDomain, endpoint_only_security_group
+from secure_constructs.core.log_groups import encrypted_log_group
+from secure_constructs.data.secure_bucket import SecureBucket
+from secure_constructs.ml.data_quality_monitor import DataQualityMonitor
+from secure_constructs.ml.model_governance import ModelGovernance
+from secure_constructs.ml.sagemaker_roles import MONITORING_PREFIX, SageMakerRoles
+from secure_constructs.ml.sagemaker_rules import SAGEMAKER_LOG_GROUPS, JobRules
+from secure_constructs.ml.studio_domain import SecureStudioDomain, endpoint_only_security_group
+from secure_constructs.network.secure_vpc import SecureVpc
 from stacks.base import PlatformStack
-
-SAGEMAKER_LOG_GROUPS = ("TrainingJobs", "ProcessingJobs", "TransformJobs", "Endpoints", "studio")
-"""``/aws/sagemaker/<name>``: where SageMaker writes jobs', endpoints' and Studio apps' logs."""
 
 
 class MlStack(PlatformStack):
@@ -32,7 +29,7 @@ class MlStack(PlatformStack):
     * ``JobSecurityGroup``: the one security group jobs may use (``sagemaker:VpcSecurityGroupIds``):
       HTTPS to the endpoints and S3 only, and any TCP within itself (distributed training);
     * ``Roles``: data scientist and MLOps engineer personas, training-job and inference roles
-      (``secure_constructs.sagemaker_roles``), every job conditioned on the private subnets,
+      (``secure_constructs.ml.sagemaker_roles``), every job conditioned on the private subnets,
       the job security group, network isolation, inter-container encryption, the data key and
       the configured instance types;
     * ``Studio``: the domain (VPC-only, private subnets, data key) and the configured user

@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from platform_config import ENDPOINT_SERVICES, EnvironmentConfig
-from secure_constructs.secure_vpc import SecureVpc
+from secure_constructs.network.secure_vpc import SecureVpc
 from stacks.base import PlatformStack
 
 

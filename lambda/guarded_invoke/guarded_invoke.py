@@ -61,6 +61,9 @@ Environment:
     BEDROCK_READ_TIMEOUT_SECONDS: read timeout per attempt, default 60 (the function's timeout
         should exceed 3 times this plus 2 s of backoff).
 
+Modules (this folder plus the ``handler_kit`` layer): ``guarded_invoke_settings`` (``Settings``),
+``guarded_invoke_request`` (request validation and the ``converse`` parameters).
+
 Failure modes:
     Raised (the caller sees a function error and the Errors metric counts it): a missing or
     invalid environment variable (``ConfigurationError``); AccessDeniedException or
@@ -69,14 +72,10 @@ Failure modes:
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import re
-import sys
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -89,15 +88,16 @@ from botocore.exceptions import (
     ParamValidationError,
     ReadTimeoutError,
 )
+from guarded_invoke_request import InvalidRequest, converse_params, parse_request
+from guarded_invoke_settings import Settings, load_settings
+from handler_kit.errors import ConfigurationError as ConfigurationError
+from handler_kit.errors import error_code, http_status
+from handler_kit.log import log
 
 MAX_ATTEMPTS = 3
 BASE_DELAY_SECONDS = 0.5
 MAX_DELAY_SECONDS = 4.0
 GUARDRAIL_ACTION = "GUARDRAIL_INTERVENED"
-# Bedrock's contextual grounding policy takes at most 100,000 characters of grounding source.
-GROUNDING_CHARS_LIMIT = 100_000
-# A platform bound on passages (one guardContent block each), not a documented Bedrock limit.
-MAX_GROUNDING_PASSAGES = 50
 TRANSIENT_ERRORS = frozenset(
     {
         "ThrottlingException",
@@ -113,96 +113,7 @@ NETWORK_ERRORS = (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-GUARDRAIL_ID_RE = re.compile(
-    r"^([a-z0-9]+|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+)$"
-)
-GUARDRAIL_VERSION_RE = re.compile(r"^[1-9][0-9]{0,7}$")
 NOT_POLICIES = frozenset({"invocationMetrics", "appliedGuardrailDetails"})
-
-
-class ConfigurationError(Exception):
-    """An environment variable is missing or invalid."""
-
-
-class InvalidRequest(Exception):
-    """The caller's request cannot be served; answered with status ``rejected``."""
-
-    def __init__(self, reason: str, error: str) -> None:
-        super().__init__(error)
-        self.reason = reason
-        self.error = error
-
-
-def log(level: str, message: str, **fields: Any) -> None:
-    """Print one JSON log line to stdout. Never pass prompt, system or answer text."""
-    record = {"level": level, "message": message, **fields}
-    sys.stdout.write(json.dumps(record, default=str, sort_keys=True) + "\n")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Validated environment configuration."""
-
-    guardrail_id: str
-    guardrail_version: str
-    default_model_id: str
-    allowed_model_ids: frozenset[str]
-    max_prompt_chars: int
-    max_output_tokens: int
-    max_grounding_chars: int
-    endpoint_url: str | None
-    read_timeout: int
-
-
-def _int_env(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, str(default)).strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name}={raw!r}: must be a whole number in {low}..{high}")
-    return value
-
-
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Read and validate the environment.
-
-    Raises:
-        ConfigurationError: a variable is missing or invalid.
-    """
-    guardrail_id = env.get("GUARDRAIL_ID", "").strip()
-    if not GUARDRAIL_ID_RE.match(guardrail_id):
-        raise ConfigurationError(f"GUARDRAIL_ID={guardrail_id!r}: required, a guardrail ID or ARN")
-    version = env.get("GUARDRAIL_VERSION", "").strip()
-    if not GUARDRAIL_VERSION_RE.match(version):
-        raise ConfigurationError(
-            f"GUARDRAIL_VERSION={version!r}: required, a published version number (not DRAFT)"
-        )
-    default_model = env.get("DEFAULT_MODEL_ID", "").strip()
-    if not default_model or any(c.isspace() for c in default_model):
-        raise ConfigurationError(f"DEFAULT_MODEL_ID={default_model!r}: required, a model ID")
-    allowed = {m.strip() for m in env.get("ALLOWED_MODEL_IDS", "").split(",") if m.strip()}
-    if any(any(c.isspace() for c in m) for m in allowed):
-        raise ConfigurationError(
-            f"ALLOWED_MODEL_IDS={env.get('ALLOWED_MODEL_IDS')!r}: comma-separated model IDs"
-        )
-    endpoint = env.get("BEDROCK_ENDPOINT_URL", "").strip() or None
-    if endpoint is not None and not endpoint.startswith("https://"):
-        raise ConfigurationError(f"BEDROCK_ENDPOINT_URL={endpoint!r}: must be an https:// URL")
-    return Settings(
-        guardrail_id=guardrail_id,
-        guardrail_version=version,
-        default_model_id=default_model,
-        allowed_model_ids=frozenset(allowed | {default_model}),
-        max_prompt_chars=_int_env(env, "MAX_PROMPT_CHARS", 20000, 1, 1_000_000),
-        max_output_tokens=_int_env(env, "MAX_OUTPUT_TOKENS", 4096, 1, 1_000_000),
-        max_grounding_chars=_int_env(
-            env, "MAX_GROUNDING_CHARS", GROUNDING_CHARS_LIMIT, 1, GROUNDING_CHARS_LIMIT
-        ),
-        endpoint_url=endpoint,
-        read_timeout=_int_env(env, "BEDROCK_READ_TIMEOUT_SECONDS", 60, 1, 900),
-    )
 
 
 def make_clients(settings: Settings) -> Any:
@@ -213,147 +124,6 @@ def make_clients(settings: Settings) -> Any:
         read_timeout=settings.read_timeout,
     )
     return boto3.client("bedrock-runtime", endpoint_url=settings.endpoint_url, config=boto_config)
-
-
-@dataclass(frozen=True)
-class Request:
-    """A validated caller request."""
-
-    prompt: str
-    model_id: str
-    max_tokens: int | None
-    system: str | None
-    grounding_source: tuple[str, ...] | None = None
-
-
-def parse_grounding_source(event: dict[str, Any], settings: Settings) -> tuple[str, ...] | None:
-    """The grounding passages of a request, or None when it sends none.
-
-    Raises:
-        InvalidRequest: groundingSource is malformed, or the request uses ``grounding_source``.
-    """
-    if "grounding_source" in event:
-        raise InvalidRequest(
-            "grounding-source-misnamed",
-            "grounding_source is not a request field; send the grounding text as groundingSource",
-        )
-    raw = event.get("groundingSource")
-    if raw is None:
-        return None
-    if isinstance(raw, str):
-        named = [("groundingSource", raw)]
-    elif isinstance(raw, list):
-        if not raw:
-            raise InvalidRequest("grounding-source-empty", "groundingSource is an empty list")
-        if len(raw) > MAX_GROUNDING_PASSAGES:
-            raise InvalidRequest(
-                "grounding-source-too-many",
-                f"groundingSource has {len(raw)} passages; the limit is {MAX_GROUNDING_PASSAGES}",
-            )
-        named = [(f"groundingSource[{index}]", item) for index, item in enumerate(raw)]
-    else:
-        raise InvalidRequest(
-            "grounding-source-invalid", "groundingSource must be a string or a list of strings"
-        )
-    for name, passage in named:
-        if not isinstance(passage, str):
-            raise InvalidRequest("grounding-source-invalid", f"{name} must be a string")
-        if not passage.strip():
-            raise InvalidRequest("grounding-source-empty", f"{name} is empty")
-    total = sum(len(passage) for _, passage in named)
-    if total > settings.max_grounding_chars:
-        raise InvalidRequest(
-            "grounding-source-too-long",
-            f"groundingSource has {total} characters; the limit is {settings.max_grounding_chars}",
-        )
-    return tuple(passage for _, passage in named)
-
-
-def parse_request(event: Any, settings: Settings) -> Request:
-    """Validate the caller's event.
-
-    Raises:
-        InvalidRequest: the request cannot be served.
-    """
-    if not isinstance(event, dict):
-        raise InvalidRequest("not-an-object", "the request must be a JSON object")
-    prompt = event.get("prompt")
-    if not isinstance(prompt, str):
-        raise InvalidRequest("prompt-missing", "prompt must be a string")
-    if not prompt.strip():
-        raise InvalidRequest("prompt-empty", "prompt is empty")
-    if len(prompt) > settings.max_prompt_chars:
-        raise InvalidRequest(
-            "prompt-too-long",
-            f"prompt has {len(prompt)} characters; the limit is {settings.max_prompt_chars}",
-        )
-    system = event.get("system")
-    if system is not None:
-        if not isinstance(system, str):
-            raise InvalidRequest("system-invalid", "system must be a string")
-        if len(system) > settings.max_prompt_chars:
-            raise InvalidRequest(
-                "system-too-long",
-                f"system has {len(system)} characters; the limit is {settings.max_prompt_chars}",
-            )
-        system = system if system.strip() else None
-    max_tokens = event.get("maxTokens")
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool)
-        or not isinstance(max_tokens, int)
-        or not 1 <= max_tokens <= settings.max_output_tokens
-    ):
-        raise InvalidRequest(
-            "max-tokens-invalid",
-            f"maxTokens must be an integer in 1..{settings.max_output_tokens}",
-        )
-    model_id = event.get("modelId")
-    if model_id is None:
-        model_id = settings.default_model_id
-    elif not isinstance(model_id, str) or model_id not in settings.allowed_model_ids:
-        shown = model_id[:200] if isinstance(model_id, str) else type(model_id).__name__
-        raise InvalidRequest("model-not-allowed", f"model {shown!r} is not allowed")
-    return Request(
-        prompt=prompt,
-        model_id=model_id,
-        max_tokens=max_tokens,
-        system=system,
-        grounding_source=parse_grounding_source(event, settings),
-    )
-
-
-def _guard_text(text: str, qualifier: str) -> dict[str, Any]:
-    """A ``guardContent`` content block (GuardrailConverseTextBlock) with one qualifier."""
-    return {"guardContent": {"text": {"text": text, "qualifiers": [qualifier]}}}
-
-
-def converse_params(request: Request, settings: Settings) -> dict[str, Any]:
-    """The exact ``converse`` parameters for a request.
-
-    Without a grounding source the prompt is a plain text block (the guardrail assesses the whole
-    message); with one, each passage is a ``grounding_source`` guardContent block and the prompt
-    a ``query`` guardContent block, so the contextual grounding check has what it needs.
-    """
-    content: list[dict[str, Any]]
-    if request.grounding_source is None:
-        content = [{"text": request.prompt}]
-    else:
-        content = [_guard_text(passage, "grounding_source") for passage in request.grounding_source]
-        content.append(_guard_text(request.prompt, "query"))
-    params: dict[str, Any] = {
-        "modelId": request.model_id,
-        "messages": [{"role": "user", "content": content}],
-        "guardrailConfig": {
-            "guardrailIdentifier": settings.guardrail_id,
-            "guardrailVersion": settings.guardrail_version,
-            "trace": "enabled",
-        },
-    }
-    if request.system is not None:
-        params["system"] = [{"text": request.system}]
-    if request.max_tokens is not None:
-        params["inferenceConfig"] = {"maxTokens": request.max_tokens}
-    return params
 
 
 def backoff_delay(attempt: int, rand: Callable[[], float]) -> float:
@@ -398,12 +168,6 @@ def _grounding_scores(response: dict[str, Any]) -> dict[str, float]:
                 if isinstance(item, dict) and isinstance(item.get("score"), int | float):
                     scores[str(item.get("type"))] = float(item["score"])
     return scores
-
-
-def _error_code(exc: ClientError) -> tuple[str, int]:
-    error = exc.response.get("Error", {}).get("Code", "")
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return str(error), int(status or 0)
 
 
 def invoke(
@@ -456,7 +220,7 @@ def invoke(
             )
             return {"status": "rejected", "error": "the request failed parameter validation"}
         except ClientError as exc:
-            code, status = _error_code(exc)
+            code, status = error_code(exc), http_status(exc)
             if code == "ValidationException":
                 log("WARNING", "request rejected", status="rejected", reason=code, **sizes)
                 message = exc.response.get("Error", {}).get("Message", "")
@@ -529,6 +293,6 @@ def invoke(
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point."""
+    """Lambda entry point. Logs never hold the prompt, the system text or the answer."""
     settings = load_settings(os.environ)
     return invoke(event, make_clients(settings), settings)

@@ -50,6 +50,10 @@ Environment:
     LOOKBACK_HOURS: window of job creation times to check, whole hours 1..8760 (default 24).
     EVALUATION_SCOPE: ``account`` (default) or ``job``, see above.
 
+Modules (this folder plus the ``handler_kit`` layer): ``sagemaker_isolation_rule_settings``
+(``Settings``), ``sagemaker_isolation_rule_event`` (the rule event),
+``sagemaker_isolation_rule_checks`` (describing and checking the jobs).
+
 Failure modes:
     Dead-lettered, handler returns normally (no retry would help): event not a dict, invokingEvent
     not a JSON object string, messageType other than ScheduledNotification, missing resultToken,
@@ -66,26 +70,29 @@ Failure modes:
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
+from handler_kit.dlq import send_to_dlq
+from handler_kit.errors import ConfigurationError as ConfigurationError
+from handler_kit.errors import error_code
+from handler_kit.log import log
+from sagemaker_isolation_rule_checks import (
+    JobResult,
+    account_annotation,
+    collect_results,
+    job_annotation,
+)
+from sagemaker_isolation_rule_event import MalformedEventError, RuleEvent, parse_event
+from sagemaker_isolation_rule_settings import Settings, load_settings
 
 ACCOUNT_RESOURCE_TYPE = "AWS::::Account"
-TRAINING_RESOURCE_TYPE = "AWS::SageMaker::TrainingJob"
-PROCESSING_RESOURCE_TYPE = "AWS::SageMaker::ProcessingJob"
-SCHEDULED_NOTIFICATION = "ScheduledNotification"
-SCOPES = ("account", "job")
 MAX_BATCH = 100  # PutEvaluations accepts at most 100 evaluations per call
-MAX_ANNOTATION = 256  # Evaluation.Annotation length limit
-MAX_LOOKBACK_HOURS = 8760
 # PutEvaluations errors that no retry can fix: the event goes to the DLQ.
 PERMANENT_CONFIG_ERRORS = frozenset(
     {
@@ -96,65 +103,9 @@ PERMANENT_CONFIG_ERRORS = frozenset(
     }
 )
 
-CHECK_MESSAGES = {
-    "network-isolation": "network isolation off",
-    "vpc": "not in a VPC (subnets and security groups)",
-    "allowed-subnets": "subnets not in allowedSubnetIds",
-    "inter-container-encryption": "inter-container traffic encryption off",
-    "volume-kms": "no volume KMS key",
-    "output-kms": "no output KMS key",
-}
-
-
-class ConfigurationError(Exception):
-    """An environment variable is missing or invalid."""
-
-
-class MalformedEventError(Exception):
-    """The event cannot be processed; it goes to the dead-letter queue."""
-
 
 class EvaluationDeliveryError(Exception):
     """Config reported FailedEvaluations; raised so that the invocation is retried."""
-
-
-def log(level: str, message: str, **fields: Any) -> None:
-    """Print one JSON log line to stdout."""
-    record = {"level": level, "message": message, **fields}
-    sys.stdout.write(json.dumps(record, default=str, sort_keys=True) + "\n")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Validated environment configuration."""
-
-    dlq_url: str
-    lookback_hours: int
-    scope: str
-
-
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Read and validate the environment.
-
-    Raises:
-        ConfigurationError: a variable is missing or invalid.
-    """
-    dlq_url = env.get("DLQ_URL", "").strip()
-    if not dlq_url.startswith("https://"):
-        raise ConfigurationError(f"DLQ_URL={dlq_url!r}: required, an https:// SQS queue URL")
-    raw_hours = env.get("LOOKBACK_HOURS", "24").strip()
-    try:
-        hours = int(raw_hours)
-    except ValueError:
-        hours = 0
-    if not 1 <= hours <= MAX_LOOKBACK_HOURS:
-        raise ConfigurationError(
-            f"LOOKBACK_HOURS={raw_hours!r}: must be whole hours, 1..{MAX_LOOKBACK_HOURS}"
-        )
-    scope = env.get("EVALUATION_SCOPE", "account").strip()
-    if scope not in SCOPES:
-        raise ConfigurationError(f"EVALUATION_SCOPE={scope!r}: must be one of {', '.join(SCOPES)}")
-    return Settings(dlq_url=dlq_url, lookback_hours=hours, scope=scope)
 
 
 @dataclass(frozen=True)
@@ -174,228 +125,6 @@ def make_clients() -> Clients:
         config=boto3.client("config", config=boto_config),
         sqs=boto3.client("sqs", config=boto_config),
     )
-
-
-@dataclass(frozen=True)
-class RuleEvent:
-    """The parts of a Config rule event the evaluation needs."""
-
-    result_token: str
-    account_id: str
-    notification_time: datetime
-    rule_name: str
-    allowed_subnets: frozenset[str] | None
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """The checks one job failed (empty: compliant)."""
-
-    kind: str  # "training" or "processing"
-    name: str
-    failed: tuple[str, ...]
-    bad_subnets: tuple[str, ...] = ()
-
-    @property
-    def resource_type(self) -> str:
-        """The Config resource type used in ``job`` scope."""
-        return TRAINING_RESOURCE_TYPE if self.kind == "training" else PROCESSING_RESOURCE_TYPE
-
-
-def _json_object(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, str):
-        raise MalformedEventError(f"{name} must be a JSON string, got {type(value).__name__}")
-    try:
-        parsed = json.loads(value) if value.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise MalformedEventError(f"{name} is not valid JSON: {exc.msg}") from exc
-    if not isinstance(parsed, dict):
-        raise MalformedEventError(f"{name} must hold a JSON object")
-    return parsed
-
-
-def parse_event(event: Any) -> RuleEvent:
-    """Validate a periodic Config rule event.
-
-    Raises:
-        MalformedEventError: the event is not a well-formed ScheduledNotification event.
-    """
-    if not isinstance(event, dict):
-        raise MalformedEventError(f"event must be an object, got {type(event).__name__}")
-    if "invokingEvent" not in event:
-        raise MalformedEventError("invokingEvent is missing")
-    invoking = _json_object(event["invokingEvent"], "invokingEvent")
-    message_type = invoking.get("messageType")
-    if message_type != SCHEDULED_NOTIFICATION:
-        raise MalformedEventError(
-            f"messageType {message_type!r} is not {SCHEDULED_NOTIFICATION} (periodic rule only)"
-        )
-    token = event.get("resultToken")
-    if not isinstance(token, str) or not token:
-        raise MalformedEventError("resultToken is missing")
-    raw_time = invoking.get("notificationCreationTime")
-    try:
-        notification_time = datetime.fromisoformat(str(raw_time))
-    except ValueError as exc:
-        raise MalformedEventError(
-            f"notificationCreationTime {raw_time!r} is not an ISO 8601 time"
-        ) from exc
-    if notification_time.tzinfo is None:
-        notification_time = notification_time.replace(tzinfo=UTC)
-    account_id = event.get("accountId") or invoking.get("awsAccountId")
-    if not isinstance(account_id, str) or not (len(account_id) == 12 and account_id.isdigit()):
-        raise MalformedEventError(f"account ID {account_id!r} is not a 12-digit account ID")
-    parameters = _json_object(event.get("ruleParameters", "{}"), "ruleParameters")
-    allowed = parameters.get("allowedSubnetIds")
-    allowed_subnets: frozenset[str] | None = None
-    if allowed is not None:
-        if not isinstance(allowed, str):
-            raise MalformedEventError("rule parameter allowedSubnetIds must be a string")
-        ids = frozenset(part.strip() for part in allowed.split(",") if part.strip())
-        allowed_subnets = ids or None  # blank parameter: no subnet restriction
-    return RuleEvent(
-        result_token=token,
-        account_id=account_id,
-        notification_time=notification_time,
-        rule_name=str(event.get("configRuleName", "")),
-        allowed_subnets=allowed_subnets,
-    )
-
-
-def _check(
-    kind: str,
-    name: str,
-    *,
-    isolation: Any,
-    vpc: Any,
-    encryption: Any,
-    volume_key: Any,
-    output_key: Any,
-    allowed_subnets: frozenset[str] | None,
-) -> JobResult:
-    failed: list[str] = []
-    bad_subnets: tuple[str, ...] = ()
-    if isolation is not True:
-        failed.append("network-isolation")
-    subnets = list(vpc.get("Subnets") or []) if isinstance(vpc, dict) else []
-    groups = list(vpc.get("SecurityGroupIds") or []) if isinstance(vpc, dict) else []
-    if not subnets or not groups:
-        failed.append("vpc")
-    if allowed_subnets is not None and subnets:
-        bad_subnets = tuple(sorted(s for s in subnets if s not in allowed_subnets))
-        if bad_subnets:
-            failed.append("allowed-subnets")
-    if encryption is not True:
-        failed.append("inter-container-encryption")
-    if not volume_key:
-        failed.append("volume-kms")
-    if not output_key:
-        failed.append("output-kms")
-    return JobResult(kind, name, tuple(failed), bad_subnets)
-
-
-def check_training_job(job: dict[str, Any], allowed_subnets: frozenset[str] | None) -> JobResult:
-    """Check a DescribeTrainingJob response."""
-    return _check(
-        "training",
-        job["TrainingJobName"],
-        isolation=job.get("EnableNetworkIsolation"),
-        vpc=job.get("VpcConfig"),
-        encryption=job.get("EnableInterContainerTrafficEncryption"),
-        volume_key=(job.get("ResourceConfig") or {}).get("VolumeKmsKeyId"),
-        output_key=(job.get("OutputDataConfig") or {}).get("KmsKeyId"),
-        allowed_subnets=allowed_subnets,
-    )
-
-
-def check_processing_job(job: dict[str, Any], allowed_subnets: frozenset[str] | None) -> JobResult:
-    """Check a DescribeProcessingJob response."""
-    network = job.get("NetworkConfig") or {}
-    cluster = (job.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-    return _check(
-        "processing",
-        job["ProcessingJobName"],
-        isolation=network.get("EnableNetworkIsolation"),
-        vpc=network.get("VpcConfig"),
-        encryption=network.get("EnableInterContainerTrafficEncryption"),
-        volume_key=cluster.get("VolumeKmsKeyId"),
-        output_key=(job.get("ProcessingOutputConfig") or {}).get("KmsKeyId"),
-        allowed_subnets=allowed_subnets,
-    )
-
-
-def _truncate(text: str, limit: int = MAX_ANNOTATION) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def job_annotation(result: JobResult) -> str:
-    """A readable reason for one job (at most 256 characters)."""
-    if not result.failed:
-        return "Network isolation, VPC, inter-container encryption and KMS keys all set."
-    parts = []
-    for code in result.failed:
-        text = CHECK_MESSAGES[code]
-        if code == "allowed-subnets":
-            text += ": " + ",".join(result.bad_subnets)
-        parts.append(text)
-    return _truncate("Failed: " + "; ".join(parts))
-
-
-def account_annotation(results: list[JobResult], hours: int) -> str:
-    """A readable account-level reason (at most 256 characters)."""
-    if not results:
-        return f"No SageMaker training or processing jobs created in the last {hours} h."
-    failing = [r for r in results if r.failed]
-    if not failing:
-        return f"All {len(results)} SageMaker jobs created in the last {hours} h comply."
-    details = "; ".join(f"{r.kind} {r.name} [{','.join(r.failed)}]" for r in failing)
-    return _truncate(f"{len(failing)} of {len(results)} jobs in last {hours} h fail: {details}")
-
-
-def _summaries(
-    client: Any, operation: str, key: str, since: datetime, page_size: int
-) -> Iterator[dict[str, Any]]:
-    paginator = client.get_paginator(operation)
-    pages = paginator.paginate(CreationTimeAfter=since, PaginationConfig={"PageSize": page_size})
-    for page in pages:
-        yield from page.get(key, [])
-
-
-def _is_not_found(exc: ClientError) -> bool:
-    code = exc.response.get("Error", {}).get("Code", "")
-    return code in ("ResourceNotFound", "ResourceNotFoundException")
-
-
-def collect_results(
-    sagemaker: Any, since: datetime, allowed: frozenset[str] | None, page_size: int = 100
-) -> list[JobResult]:
-    """List and check every training and processing job created after ``since``."""
-    results: list[JobResult] = []
-    for summary in _summaries(
-        sagemaker, "list_training_jobs", "TrainingJobSummaries", since, page_size
-    ):
-        name = summary["TrainingJobName"]
-        try:
-            job = sagemaker.describe_training_job(TrainingJobName=name)
-        except ClientError as exc:
-            if not _is_not_found(exc):
-                raise
-            log("WARNING", "training job vanished before describe", job=name)
-            continue
-        results.append(check_training_job(job, allowed))
-    for summary in _summaries(
-        sagemaker, "list_processing_jobs", "ProcessingJobSummaries", since, page_size
-    ):
-        name = summary["ProcessingJobName"]
-        try:
-            job = sagemaker.describe_processing_job(ProcessingJobName=name)
-        except ClientError as exc:
-            if not _is_not_found(exc):
-                raise
-            log("WARNING", "processing job vanished before describe", job=name)
-            continue
-        results.append(check_processing_job(job, allowed))
-    return results
 
 
 def build_evaluations(
@@ -447,9 +176,7 @@ def send_evaluations(config: Any, evaluations: list[dict[str, Any]], token: str)
 
 def dead_letter(sqs: Any, dlq_url: str, reason: str, event: Any) -> dict[str, Any]:
     """Send the original event with the reason to the DLQ, log it, and say so."""
-    body = json.dumps({"reason": reason, "event": event}, default=str)
-    sqs.send_message(QueueUrl=dlq_url, MessageBody=body)
-    log("ERROR", "event dead-lettered", reason=reason)
+    send_to_dlq(sqs, dlq_url, reason, event, level="ERROR")
     return {"status": "dead_lettered", "reason": reason}
 
 
@@ -477,7 +204,7 @@ def evaluate(
     try:
         calls = send_evaluations(clients.config, evaluations, rule_event.result_token)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         if code not in PERMANENT_CONFIG_ERRORS:
             raise
         return dead_letter(

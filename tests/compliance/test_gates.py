@@ -15,13 +15,13 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 
-import secure_constructs.compliance as compliance_module
+import secure_constructs.core.compliance as compliance_module
 from gates.assembly import AssemblyError, stacks
 from gates.cost import HOURS_PER_MONTH, INTERFACE_ENDPOINT_AZ_HOURLY, NAT_GATEWAY_HOURLY, estimate
 from gates.nag import REPORT_FILE, acknowledgements, read_findings, register_packs, rule_counts
 from gates.tools import run_cfn_lint, run_checkov
 from platform_config import load_config
-from secure_constructs.compliance import acknowledge
+from secure_constructs.core.compliance import acknowledge
 from stacks.stage import build_stages
 from tests.conftest import CDK_JSON_CONTEXT, ROOT, Synthesized, new_app
 

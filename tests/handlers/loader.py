@@ -1,27 +1,66 @@
-"""Load a Lambda handler module by file path.
+"""Load a Lambda handler module by file path, with ``sys.path`` set up as on Lambda.
 
-``lambda`` is a Python keyword, so handler folders cannot be imported as a package; each
-function's module is loaded from ``lambda/<function>/<module>.py`` under a unique name.
+``lambda`` is a Python keyword, so handler folders cannot be imported as a package. On Lambda
+the function's folder is the working directory and on ``sys.path`` (``/var/task``), and the
+``handler_kit`` layer sits at ``/opt/python``: a handler imports its sibling modules
+(``findings_router_settings``) and the layer (``handler_kit.log``) by their plain names. This
+loader puts ``lambda/layer/python`` and ``lambda/<function>`` on ``sys.path`` the same way, then
+imports ``lambda/<function>/<module>.py`` under its own name. Module names are unique across
+functions (each starts with its function's name), so several handlers share one process.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
 LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
+LAYER_PATH = LAMBDA_ROOT / "layer" / "python"
+
+
+def _on_path(folder: Path) -> None:
+    entry = str(folder)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
 
 
 def load_handler(function: str, module: str | None = None) -> ModuleType:
-    """Import ``lambda/<function>/<module or function>.py`` as ``lambda_<function>``."""
-    path = LAMBDA_ROOT / function / f"{module or function}.py"
-    name = f"lambda_{function}"
+    """Import ``lambda/<function>/<module or function>.py`` as ``<module or function>``.
+
+    A module already imported from that file (by an earlier call, or by a handler importing its
+    sibling) is returned as it is, so tests and handlers see the same classes and functions.
+    """
+    name = module or function
+    if not name.startswith(function):
+        raise ImportError(f"module {name!r} must start with its function's name {function!r}")
+    folder = LAMBDA_ROOT / function
+    path = folder / f"{name}.py"
+    if not path.is_file():
+        raise ImportError(f"no handler module at {path}")
+    _on_path(LAYER_PATH)
+    _on_path(folder)
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if Path(str(loaded.__file__)).resolve() != path:
+            raise ImportError(f"module {name!r} is already loaded from {loaded.__file__}")
+        return loaded
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"no handler module at {path}")
     loaded = importlib.util.module_from_spec(spec)
     sys.modules[name] = loaded
-    spec.loader.exec_module(loaded)
+    try:
+        spec.loader.exec_module(loaded)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return loaded
+
+
+def load_layer(module: str | None = None) -> ModuleType:
+    """Import the ``handler_kit`` layer package (or ``handler_kit.<module>``) as Lambda would."""
+    _on_path(LAYER_PATH)
+    return importlib.import_module("handler_kit" if module is None else f"handler_kit.{module}")

@@ -19,6 +19,8 @@ from moto.iam.models import AccessKeyLastUsed, iam_backends
 from tests.handlers.loader import load_handler
 
 mod = load_handler("access_review")
+scan = load_handler("access_review", "access_review_scan")
+reporting = load_handler("access_review", "access_review_report")
 
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -67,7 +69,7 @@ class Aws:
         return values
 
     def config(self, **overrides: str) -> Any:
-        return mod.load_config(self.env(**overrides))
+        return mod.load_settings(self.env(**overrides))
 
     def _drain(self, url: str) -> list[dict[str, Any]]:
         bodies = []
@@ -471,20 +473,20 @@ def test_any_object_event_is_accepted(aws: Aws, t0: datetime, odd_event: dict[st
 
 
 def test_oversized_report_is_truncated_with_exact_counts(t0: datetime) -> None:
-    found = mod.Review(
+    found = scan.Review(
         unused_roles=[{"name": f"role-{i:05d}", "arn": "x" * 150} for i in range(3000)],
         roles_reviewed=3000,
     )
-    config = mod.Config(
+    config = mod.Settings(
         topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:t",
         dlq_url=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q",
         max_unused_days=90,
         max_key_age_days=90,
     )
     report = mod.build_report(found, config, t0)
-    assert len(json.dumps(report)) > mod.SNS_MESSAGE_MAX
+    assert len(json.dumps(report)) > reporting.SNS_MESSAGE_MAX
     body = mod.fit_message(report)
-    assert len(body.encode()) <= mod.SNS_MESSAGE_MAX
+    assert len(body.encode()) <= reporting.SNS_MESSAGE_MAX
     parsed = json.loads(body)
     assert parsed["truncated"] is True
     assert parsed["counts"]["unused_roles"] == 3000
@@ -519,18 +521,18 @@ GOOD_ENV = {
 )
 def test_invalid_configuration_raises(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(mod.ConfigurationError, match=message.replace("'", ".")):
-        mod.load_config({**GOOD_ENV, **overrides})
+        mod.load_settings({**GOOD_ENV, **overrides})
 
 
 def test_missing_variable_raises() -> None:
     env = dict(GOOD_ENV)
     del env["MAX_KEY_AGE_DAYS"]
     with pytest.raises(mod.ConfigurationError, match="MAX_KEY_AGE_DAYS is not set"):
-        mod.load_config(env)
+        mod.load_settings(env)
 
 
 def test_valid_configuration() -> None:
-    config = mod.load_config({**GOOD_ENV, "MAX_UNUSED_DAYS": " 45 "})
+    config = mod.load_settings({**GOOD_ENV, "MAX_UNUSED_DAYS": " 45 "})
     assert config.max_unused_days == 45
     assert config.max_key_age_days == 90
 

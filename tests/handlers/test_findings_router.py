@@ -17,6 +17,8 @@ from moto import mock_aws
 from tests.handlers.loader import load_handler
 
 mod = load_handler("findings_router")
+settings = load_handler("findings_router", "findings_router_settings")
+fields = load_handler("findings_router", "findings_router_fields")
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -242,7 +244,7 @@ class Aws:
         return values
 
     def config(self, **overrides: str) -> Any:
-        return mod.load_config(self.env(**overrides))
+        return mod.load_settings(self.env(**overrides))
 
     def _drain(self, url: str) -> list[dict[str, Any]]:
         bodies = []
@@ -628,7 +630,7 @@ def test_malformed_acknowledgements_raise(case: str, value: Any, message: str) -
         "ACKNOWLEDGED_NONCOMPLIANCE": value if isinstance(value, str) else json.dumps(value),
     }
     with pytest.raises(mod.ConfigurationError, match=re.escape(message)):
-        mod.load_config(env)
+        mod.load_settings(env)
 
 
 @pytest.mark.parametrize(
@@ -661,7 +663,7 @@ def test_malformed_acknowledgements_raise(case: str, value: Any, message: str) -
 )
 def test_acknowledgements_are_parsed(value: str | None, expected: dict[str, Any]) -> None:
     env = {} if value is None else {"ACKNOWLEDGED_NONCOMPLIANCE": value}
-    assert mod.acknowledged_noncompliance(env) == expected
+    assert settings.acknowledged_noncompliance(env) == expected
 
 
 def test_handler_with_acknowledgements_routes_the_rest(
@@ -738,13 +740,13 @@ def test_finding_at_threshold_is_published(aws: Aws) -> None:
     ],
 )
 def test_guardduty_severity_mapping(value: Any, expected: str) -> None:
-    assert mod.guardduty_severity(value) == expected
+    assert fields.guardduty_severity(value) == expected
 
 
 @pytest.mark.parametrize("value", [None, -0.1, 10.1, "high", True, float("nan"), [8]])
 def test_guardduty_severity_rejects(value: Any) -> None:
     with pytest.raises(mod.InvalidFinding):
-        mod.guardduty_severity(value)
+        fields.guardduty_severity(value)
 
 
 @pytest.mark.parametrize(
@@ -752,7 +754,7 @@ def test_guardduty_severity_rejects(value: Any) -> None:
     [(0, "INFORMATIONAL"), (1, "LOW"), (39, "LOW"), (40, "MEDIUM"), (70, "HIGH"), (90, "CRITICAL")],
 )
 def test_securityhub_normalized_mapping(value: int, expected: str) -> None:
-    assert mod.securityhub_normalized_severity(value) == expected
+    assert fields.securityhub_normalized_severity(value) == expected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -901,7 +903,7 @@ def test_invalid_configuration_raises(overrides: dict[str, str], message: str) -
         **overrides,
     }
     with pytest.raises(mod.ConfigurationError, match=message.replace("'", ".")):
-        mod.load_config(env)
+        mod.load_settings(env)
 
 
 def test_missing_threshold_raises() -> None:
@@ -910,11 +912,11 @@ def test_missing_threshold_raises() -> None:
         "DLQ_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q",
     }
     with pytest.raises(mod.ConfigurationError, match="SEVERITY_THRESHOLD is not set"):
-        mod.load_config(env)
+        mod.load_settings(env)
 
 
 def test_config_defaults_and_normalises_case() -> None:
-    config = mod.load_config(
+    config = mod.load_settings(
         {
             "TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:t",
             "DLQ_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q",

@@ -17,6 +17,7 @@ from moto import mock_aws
 from tests.handlers.loader import load_handler
 
 mod = load_handler("phi_redaction")
+detect = load_handler("phi_redaction", "phi_redaction_detect")
 
 REGION = "us-east-1"
 RAW = "raw-bucket"
@@ -158,7 +159,7 @@ def put_raw(env: Env, key: str, body: bytes | str) -> None:
 
 
 def run(env: Env, event: Any, max_chunk_bytes: int = mod.DETECT_PHI_MAX_BYTES) -> dict:
-    return mod.process_event(event, env.clients(), mod.load_config(), max_chunk_bytes)
+    return mod.process_event(event, env.clients(), mod.load_settings(), max_chunk_bytes)
 
 
 def curated_keys(env: Env) -> list[str]:
@@ -275,7 +276,7 @@ def test_long_text_is_chunked_and_offsets_shifted(env: Env) -> None:
         "Seen by Dr. Ann Lee on 05/06/2024\n",
         "MRN 998877\n",
     ]
-    assert mod.split_text(text, 40) == [(0, chunks[0]), (33, chunks[1]), (67, chunks[2])]
+    assert detect.split_text(text, 40) == [(0, chunks[0]), (33, chunks[1]), (67, chunks[2])]
     put_raw(env, "clinical/long.txt", text)
     expect_detect(
         env, chunks[0], [ent(chunks[0], "John Smith", "NAME"), ent(chunks[0], "01/02/1970", "DATE")]
@@ -304,7 +305,7 @@ def test_default_chunk_limit_matches_the_documented_detectphi_limit(env: Env) ->
     text_shape = env.cm.meta.service_model.operation_model("DetectPHI").input_shape
     assert text_shape.members["Text"].metadata["max"] == mod.DETECT_PHI_MAX_BYTES
     text = ("Patient Zoë visited on 2024-01-01 für Kontrolle 日本.\n" * 1200)[:-1]
-    chunks = mod.split_text(text)
+    chunks = detect.split_text(text)
     assert len(chunks) > 1
     assert all(len(chunk.encode()) < 20_000 for _, chunk in chunks)
     assert "".join(chunk for _, chunk in chunks) == text
@@ -313,21 +314,21 @@ def test_default_chunk_limit_matches_the_documented_detectphi_limit(env: Env) ->
 
 def test_multibyte_text_is_never_cut_inside_a_character() -> None:
     text = "日本語テキスト😀é"  # 3-byte CJK, a 4-byte emoji, a 2-byte letter, no whitespace
-    assert mod.split_text(text, 10) == [(0, "日本語"), (3, "テキス"), (6, "ト😀é")]
+    assert detect.split_text(text, 10) == [(0, "日本語"), (3, "テキス"), (6, "ト😀é")]
     with pytest.raises(UnicodeDecodeError):  # a naive byte cut would split the 4th character
         text.encode()[:10].decode("utf-8")
     for limit in range(8, 30):
-        chunks = mod.split_text(text * 3, limit)
+        chunks = detect.split_text(text * 3, limit)
         assert "".join(c for _, c in chunks) == text * 3
         assert all(0 < len(c.encode()) < limit for _, c in chunks)
     with pytest.raises(ValueError, match="max_bytes"):
-        mod.split_text(text, 4)
+        detect.split_text(text, 4)
 
 
 def test_multibyte_text_end_to_end_offsets_in_code_points(env: Env) -> None:
     text = "Zoë Ñúñez 😀 saw Dr. Müller\n日本 on 2024-02-03 ok\n"
     chunks = ["Zoë Ñúñez 😀 saw ", "Dr. Müller\n", "日本 on 2024-02-03 ", "ok\n"]
-    assert [c for _, c in mod.split_text(text, 24)] == chunks
+    assert [c for _, c in detect.split_text(text, 24)] == chunks
     put_raw(env, "clinical/intl.txt", text)
     expect_detect(env, chunks[0], [ent(chunks[0], "Zoë Ñúñez", "NAME")])
     expect_detect(env, chunks[1], [ent(chunks[1], "Müller", "NAME")])
@@ -347,7 +348,7 @@ def test_multibyte_text_end_to_end_offsets_in_code_points(env: Env) -> None:
 
 def test_whitespace_only_chunks_are_not_sent(env: Env) -> None:
     text = " " * 30 + "\nBob"
-    assert [c for _, c in mod.split_text(text, 20)] == [" " * 19, " " * 11 + "\nBob"]
+    assert [c for _, c in detect.split_text(text, 20)] == [" " * 19, " " * 11 + "\nBob"]
     put_raw(env, "clinical/ws.txt", text)
     last = " " * 11 + "\nBob"
     expect_detect(env, last, [ent(last, "Bob", "NAME")])  # the only call allowed
@@ -675,7 +676,7 @@ def test_handler_entry_point(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_config_defaults(config_env: None) -> None:
-    config = mod.load_config()
+    config = mod.load_settings()
     assert config.max_object_bytes == 1_000_000
     assert config.min_score == 0.5 and config.redact_low_score is True
     assert config.data_key_arn == KEY_ARN
@@ -711,6 +712,6 @@ def test_invalid_configuration(
     else:
         monkeypatch.setenv(name, value)
     with pytest.raises(mod.ConfigurationError, match=name):
-        mod.load_config()
+        mod.load_settings()
     with pytest.raises(mod.ConfigurationError):
         mod.handler(s3_event("clinical/x.txt"), None)

@@ -23,6 +23,7 @@ from moto import mock_aws
 from tests.handlers.loader import load_handler
 
 mod = load_handler("sagemaker_isolation_rule")
+checks = load_handler("sagemaker_isolation_rule", "sagemaker_isolation_rule_checks")
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -30,7 +31,7 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-exec"
 VPC = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-a", "subnet-b"]}
 NOW = datetime.now(UTC).replace(microsecond=0)
 
-MESSAGES = mod.CHECK_MESSAGES
+MESSAGES = checks.CHECK_MESSAGES
 
 # One session for the whole module: moto resets boto3's default session on every start, and
 # re-parsing the SageMaker service model for each client would make the tests slow.

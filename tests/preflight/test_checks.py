@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from platform_config import LAMBDA_UNRESERVED_MINIMUM as LAMBDA_MIN_UNRESERVED
 from preflight.results import CLIENT_CONFIG, Clients, Context, Result, Status
 from preflight.runner import ORDER, exit_status, run, summary
-from stacks.ml_stack import SAGEMAKER_LOG_GROUPS
+from secure_constructs.ml.sagemaker_rules import SAGEMAKER_LOG_GROUPS
 from tests.preflight.conftest import Account, bootstrap_template, with_env, without_resources
 
 ALL_CHECKS = ["caller identity", *(c.name for c in ORDER)]

@@ -6,7 +6,7 @@ import pytest
 
 from platform_config import ENDPOINT_SERVICES
 from preflight.plan import DEFAULT_BOOTSTRAP_PARAMETER, Plan, minimum_bootstrap_version, resolve
-from stacks.ml_stack import SAGEMAKER_LOG_GROUPS
+from secure_constructs.ml.sagemaker_rules import SAGEMAKER_LOG_GROUPS
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])

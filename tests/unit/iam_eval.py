@@ -17,7 +17,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from secure_constructs.managed_policy_role import flatten_reference
+from secure_constructs.core.managed_policy_role import flatten_reference
 
 
 @dataclass

@@ -8,25 +8,23 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from gates.nag import read_findings, register_packs
 from platform_config import CONTEXT_KEY, EnvironmentConfig, load_config
-from secure_constructs.audit_rules import (
+from secure_constructs.audit.audit_rules import (
     CustomDataIdentifier,
     cron_problem,
     custom_data_identifier_problem,
 )
-from secure_constructs.audit_trail import BEDROCK_DATA_EVENT_TYPES, AuditTrail
-from secure_constructs.config_recorder import ManagedRuleSet, ManagedRuleSpec
-from secure_constructs.encryption_key import EncryptionKey
-from secure_constructs.macie_discovery import MacieDiscovery
-from secure_constructs.managed_rule_table import baseline_rules
-from secure_constructs.sdk_calls import SdkCallProvider
-from secure_constructs.secure_function import SecureFunction
+from secure_constructs.audit.audit_trail import BEDROCK_DATA_EVENT_TYPES, AuditTrail
+from secure_constructs.audit.config_recorder import ManagedRuleSet, ManagedRuleSpec
+from secure_constructs.audit.macie_discovery import MacieDiscovery
+from secure_constructs.audit.managed_rule_table import baseline_rules
+from secure_constructs.core.sdk_calls import SdkCallProvider
+from secure_constructs.data.encryption_key import EncryptionKey
 from stacks.audit_stack import INSPECTOR_RESOURCE_TYPES
 from stacks.findings_stack import ROUTED_DIRECTLY
 from stacks.stage import PlatformStage
@@ -506,7 +504,7 @@ def test_function_roles_are_least_privilege(
                 "iam:ListRoles",
                 "iam:ListUsers",
             }, statement
-    create_eni = next(s for s in statements if s["Action"] == "ec2:CreateNetworkInterface")
+    create_eni = next(s for s in statements if "ec2:CreateNetworkInterface" in s["Action"])
     assert dumps(create_eni["Resource"]).count(":subnet/") == len(env.availability_zones)
     publish = [s for s in statements if s["Action"] == "sns:Publish"]
     for statement in publish:
@@ -938,51 +936,6 @@ def test_custom_data_identifier_rules(changes: dict[str, Any], field: str | None
     base = {"name": "mrn", "regex": "[0-9]{7}", "keywords": ("MRN",), "maximum_match_distance": 50}
     problem = custom_data_identifier_problem(CustomDataIdentifier(**{**base, **changes}))
     assert (problem[0] if problem else None) == field
-
-
-def _function_kwargs(stack: cdk.Stack) -> dict[str, Any]:
-    from aws_cdk import aws_ec2 as ec2
-
-    vpc = ec2.Vpc(stack, "Vpc", availability_zones=["eu-west-1a", "eu-west-1b"], nat_gateways=1)
-    key = kms.Key(stack, "Key")
-    return {
-        "code_dir": LAMBDA_DIR / "findings_router",
-        "handler": "findings_router.handler",
-        "description": "test",
-        "statements": [iam.PolicyStatement(actions=["sns:Publish"], resources=["*"])],
-        "vpc": vpc,
-        "subnets": vpc.private_subnets,
-        "security_group": ec2.SecurityGroup(stack, "Sg", vpc=vpc),
-        "log_key": key,
-        "queue_key": key,
-    }
-
-
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"handler": "missing.handler"}, "no missing.py in"),
-        ({"log_retention_days": 10}, "log_retention_days=10"),
-        ({"reserved_concurrency": 0}, "reserved_concurrency must be >= 1"),
-        ({"retry_attempts": 3}, "retry_attempts must be 0-2"),
-        ({"statements": []}, "statements for what the handler calls"),
-        ({"subnets": []}, "at least one subnet"),
-        ({"environment": {"DLQ_URL": "x"}}, r"environment may not set \['DLQ_URL'\]"),
-    ],
-)
-def test_secure_function_rejects_invalid_props(changes: dict[str, Any], message: str) -> None:
-    stack = _stack()
-    with pytest.raises(ValueError, match=message):
-        SecureFunction(stack, "F", **{**_function_kwargs(stack), **changes})
-
-
-def test_secure_function_alone_grants_nothing_behind_the_readers_back() -> None:
-    stack = _stack()
-    function = SecureFunction(stack, "F", **_function_kwargs(stack))
-    raw = Template.from_stack(stack).to_json()
-    assert not resources_of(raw, "AWS::IAM::Policy")  # CDK's automatic grants are off
-    role_id = stack.resolve(function.role.node.default_child.logical_id)  # type: ignore[union-attr]
-    assert "sns:Publish" in _actions(_statements(raw, role_id))
 
 
 def test_encryption_key_service_statements_validate_their_input() -> None:

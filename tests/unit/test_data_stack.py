@@ -11,8 +11,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from platform_config import BUCKETS, BucketConfig
-from secure_constructs.s3_rules import LifecyclePolicy, Transition
-from secure_constructs.secure_bucket import SecureBucket
+from secure_constructs.data.s3_rules import LifecyclePolicy, Transition
+from secure_constructs.data.secure_bucket import SecureBucket
 from tests.conftest import Synthesized, dumps, resources_of
 
 DATA_BUCKETS = ("raw", "curated", "model_artifacts")

@@ -18,8 +18,8 @@ from aws_cdk.assertions import Template
 
 from gates.nag import read_findings, register_packs
 from platform_config import CONTEXT_KEY, RESERVED_FUNCTIONS, load_config
-from secure_constructs.managed_policy_role import flatten_reference
-from stacks.ml_stack import SAGEMAKER_LOG_GROUPS
+from secure_constructs.core.managed_policy_role import flatten_reference
+from secure_constructs.ml.sagemaker_rules import SAGEMAKER_LOG_GROUPS
 from stacks.stage import PlatformStage
 from tests.conftest import Synthesized, dumps, new_app, raw_platform, resources_of
 from tests.unit.iam_eval import Request, decide

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from secure_constructs.bedrock_rules import CONTENT_FILTER_TYPES
-from secure_constructs.managed_policy_role import flatten_reference
-from secure_constructs.workload_function import RUNTIME
+from secure_constructs.core.managed_policy_role import flatten_reference
+from secure_constructs.core.secure_function import RUNTIME
+from secure_constructs.genai.bedrock_rules import CONTENT_FILTER_TYPES
 from tests.conftest import Synthesized, dumps, resources_of
 from tests.unit.iam_eval import Request, allowed, decide, role_logical_id, role_statements
 

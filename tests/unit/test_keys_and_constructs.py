@@ -9,10 +9,10 @@ import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
-from secure_constructs.compliance import acknowledge, skip_checkov
-from secure_constructs.encryption_key import KEY_ADMIN_ACTIONS, EncryptionKey
-from secure_constructs.secure_vpc import SecureVpc, endpoint_construct_id
-from secure_constructs.sizing import DEFAULT_SUBNET_PLAN
+from secure_constructs.core.compliance import acknowledge, skip_checkov
+from secure_constructs.core.sizing import DEFAULT_SUBNET_PLAN
+from secure_constructs.data.encryption_key import KEY_ADMIN_ACTIONS, EncryptionKey
+from secure_constructs.network.secure_vpc import SecureVpc, endpoint_construct_id
 from tests.conftest import Synthesized, resources_of
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
@@ -204,7 +204,7 @@ def test_acknowledge_and_skip_refuse_vague_reasons() -> None:
 def test_encrypted_log_group_is_retained_encrypted_and_refuses_an_unknown_retention() -> None:
     from aws_cdk import aws_kms as kms
 
-    from secure_constructs.log_groups import encrypted_log_group
+    from secure_constructs.core.log_groups import encrypted_log_group
 
     stack = cdk.Stack(cdk.App(), "LogGroups")
     key = kms.Key(stack, "Key")

@@ -18,9 +18,15 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from gates.nag import read_findings
-from secure_constructs.bedrock_guardrail import SecureGuardrail
-from secure_constructs.bedrock_logging import BedrockInvocationLogging
-from secure_constructs.bedrock_rules import (
+from secure_constructs.core.managed_policy_role import (
+    ManagedPolicyRole,
+    acknowledge_wildcards,
+    flatten_reference,
+    wildcard_findings,
+)
+from secure_constructs.genai.bedrock_guardrail import SecureGuardrail
+from secure_constructs.genai.bedrock_logging import BedrockInvocationLogging
+from secure_constructs.genai.bedrock_rules import (
     ContentFilter,
     DeniedTopic,
     GuardrailSpec,
@@ -29,18 +35,11 @@ from secure_constructs.bedrock_rules import (
     model_grants,
     model_id_problem,
 )
-from secure_constructs.data_quality_monitor import DataQualityMonitor
-from secure_constructs.managed_policy_role import (
-    ManagedPolicyRole,
-    acknowledge_wildcards,
-    flatten_reference,
-    wildcard_findings,
-)
-from secure_constructs.model_card_rules import ModelCardError, load_model_card, parse_model_card
-from secure_constructs.model_governance import ModelGovernance
-from secure_constructs.sagemaker_rules import JobRules, job_statements
-from secure_constructs.studio_domain import SecureStudioDomain
-from secure_constructs.workload_function import SecureFunction
+from secure_constructs.ml.data_quality_monitor import DataQualityMonitor
+from secure_constructs.ml.model_card_rules import ModelCardError, load_model_card, parse_model_card
+from secure_constructs.ml.model_governance import ModelGovernance
+from secure_constructs.ml.sagemaker_rules import JobRules, job_statements
+from secure_constructs.ml.studio_domain import SecureStudioDomain
 from tests.conftest import ROOT, resources_of
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
@@ -360,49 +359,6 @@ def test_studio_domain_and_monitor_reject_bad_props() -> None:
 # --- functions, roles, logging --------------------------------------------------------------
 
 
-def _function(stack: cdk.Stack, **overrides: Any) -> SecureFunction:
-    vpc = _vpc(stack)
-    props: dict[str, Any] = {
-        "code_dir": ROOT / "lambda" / "guarded_invoke",
-        "description": "d",
-        "vpc": vpc,
-        "subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-        "endpoint_security_group": ec2.SecurityGroup(stack, "E", vpc=vpc),
-        "logs_key": kms.Key(stack, "L"),
-        "data_key": kms.Key(stack, "D"),
-    }
-    props.update(overrides)
-    return SecureFunction(stack, "F", **props)
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"code_dir": ROOT / "lambda" / "nothing_here"}, "nothing_here.py not found"),
-        ({"log_retention_days": 100}, "log_retention_days=100"),
-        ({"reserved_concurrency": 0}, "reserved_concurrency must be >= 1"),
-        ({"environment": {"DLQ_URL": "x"}}, "DLQ_URL is set by the construct"),
-    ],
-)
-def test_secure_function_rejects_invalid_props(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        _function(_stack(), **overrides)
-
-
-def test_secure_function_alone_has_only_managed_policies() -> None:
-    stack = _stack()
-    _function(stack)
-    raw = Template.from_stack(stack).to_json()
-    assert not resources_of(raw, "AWS::IAM::Policy")
-    (function,) = [
-        f
-        for f in resources_of(raw, "AWS::Lambda::Function").values()
-        if f["Properties"].get("Handler") == "guarded_invoke.handler"
-    ]
-    assert function["Properties"]["Runtime"] == "python3.14"
-    assert "DLQ_URL" in function["Properties"]["Environment"]["Variables"]
-
-
 def test_managed_policy_role_splits_large_policies() -> None:
     stack = _stack()
     role = ManagedPolicyRole(stack, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -488,7 +444,7 @@ def test_one_wildcard_acknowledged_with_evidence_for_a_same_stack_reference(
     from aws_cdk import aws_s3 as s3
 
     from gates.nag import acknowledgements
-    from secure_constructs.managed_policy_role import acknowledge_wildcard
+    from secure_constructs.core.managed_policy_role import acknowledge_wildcard
 
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "Test", env=ENV)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from platform_config import CONTEXT_KEY, load_config
-from secure_constructs.managed_policy_role import flatten_reference
-from secure_constructs.model_card_rules import custom_details
-from secure_constructs.sagemaker_rules import JOB_CONDITION_KEYS
+from secure_constructs.core.managed_policy_role import flatten_reference
+from secure_constructs.ml.model_card_rules import custom_details
+from secure_constructs.ml.sagemaker_rules import JOB_CONDITION_KEYS
 from tests.conftest import ROOT, Synthesized, dumps, raw_platform, resources_of
 from tests.unit.iam_eval import Request, allowed, decide, role_logical_id, role_statements
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from secure_constructs.s3_rules import (
+from secure_constructs.data.s3_rules import (
     LifecyclePolicy,
     ObjectLock,
     Transition,

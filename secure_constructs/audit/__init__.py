@@ -1,0 +1,1 @@
+"""audit constructs: see README.md in this folder."""

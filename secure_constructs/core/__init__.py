@@ -1,0 +1,1 @@
+"""core constructs: see README.md in this folder."""

@@ -1,0 +1,1 @@
+"""data constructs: see README.md in this folder."""

@@ -1,0 +1,1 @@
+"""genai constructs: see README.md in this folder."""

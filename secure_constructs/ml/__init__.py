@@ -1,0 +1,1 @@
+"""ml constructs: see README.md in this folder."""

@@ -1,0 +1,1 @@
+"""network constructs: see README.md in this folder."""
