@@ -1,7 +1,9 @@
-"""Reusable, secure-by-default CDK constructs.
+"""Reusable, secure-by-default CDK constructs, grouped by layer.
 
-Modules are not imported here, so importing one construct does not load the others. A module is
-not self-contained: it imports its helpers (``compliance``, ``sizing``, ``log_groups``, ...) by
-their ``secure_constructs.*`` names; the README's "Copying one construct" table lists, per
-construct, the files to copy with it, the feature flags it needs and what it acknowledges.
+Groups: ``core`` (shared by all), ``network``, ``data``, ``audit``, ``ml``, ``genai``. Nothing is
+imported here, so importing one construct does not load the others. Imports inside a group are
+relative (``from .x import``), and a group imports only from ``..core``: copy a group folder
+together with ``core/`` into any one parent package and it works there unchanged. Each group's
+``README.md`` lists its constructs, the feature flags they need and the cdk-nag
+acknowledgements to add; ``tests/unit/test_copy_paste.py`` proves them on such a copy.
 """

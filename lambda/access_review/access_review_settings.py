@@ -30,16 +30,9 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate the configuration.
+    """The validated settings from ``env`` (``os.environ`` when None).
 
-    Args:
-        env: The environment (``os.environ`` when None).
-
-    Returns:
-        The validated configuration.
-
-    Raises:
-        ConfigurationError: A variable is missing or invalid.
+    Raises ``ConfigurationError`` naming the variable that is missing or invalid.
     """
     env = os.environ if env is None else env
     return Settings(

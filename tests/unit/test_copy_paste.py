@@ -1,131 +1,291 @@
-"""Copy-paste proven for SecureBucket: the files, flag and acknowledgements the README lists.
+"""Copy-paste proven for every group: the folder and ``core/`` alone, as the group README says.
 
-The construct is copied with ``s3_rules.py`` alone into an empty folder, used from a fresh
-``cdk.App`` with only the feature flag its docstring names, and synthesized with the five
-cdk-nag packs in a separate Python process whose import path holds the copy and not this
-repository. With exactly the acknowledgements the README's "Copying one construct" table lists
-there are zero findings; without the flag, CDK refuses the access-log bucket as documented.
+For each group, ``secure_constructs/<group>/`` and ``secure_constructs/core/`` are copied into
+``lifted_kit/`` (an empty ``__init__.py``) in an empty folder, with that group's app
+(``copy_apps/<group>_app.py``) and the shared ``copy_apps/harness.py``. One Python process per
+group, its import path holding the copy and not this repository (no PYTHONPATH, cwd the folder),
+builds the group's main constructs in fresh ``cdk.App``s whose context is only the flags of the
+copied README's ``## Feature flags``, registers the five cdk-nag packs and synthesizes:
+
+* ``acked``: with exactly the rows of the README's ``## Acknowledgements you add`` applied to the
+  constructs their patterns match: zero findings;
+* ``bare``: without them (the control): exactly the README's rows are reported, each at least
+  once, so every documented acknowledgement is needed and the packs did run;
+* ``no-flags`` (when the README lists flags): without them the app does not pass, e.g. CDK
+  refuses the access-log bucket without ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy``.
+
+The README is parsed here independently of the harness, and what the constructs acknowledge
+themselves must be named in its "Recorded by the constructs" section.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
 
-APP = """
-import sys
-import aws_cdk as cdk
-from aws_cdk import aws_kms as kms
-from cdk_nag import (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks,
-                     PCIDSS321Checks, ServerlessChecks)
-import secure_constructs
-from secure_constructs.secure_bucket import SecureBucket
+GROUPS = ("core", "network", "data", "audit", "ml", "genai")
+PACKAGE = "lifted_kit"
+"""Deliberately not ``secure_constructs``: the copy must not depend on the package's name."""
+APPS = Path(__file__).resolve().parent / "copy_apps"
+CONSTRUCTS = ROOT / "secure_constructs"
+PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321", "Serverless")
 
-print("imported from", secure_constructs.__file__)
-mode = sys.argv[2]
-flag = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
-context = {} if mode == "no-flag" else flag
-app = cdk.App(outdir=sys.argv[1], context=context)
-stack = cdk.Stack(app, "Copy", env=cdk.Environment(account="123456789012", region="us-east-1"))
-key = kms.Key(stack, "Key", enable_key_rotation=True)
-logs = SecureBucket(stack, "Logs", access_logs_bucket=None)
-data = SecureBucket(stack, "Data", access_logs_bucket=logs.bucket, access_logs_prefix="data/",
-                    encryption_key=key)
+FLAG_LINE = re.compile(r"- `(@aws-cdk/[^`]+)`: (true|false)")
+ROW = re.compile(r"\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|(.+)\|")
 
-def ack(scope, rules, reason):
-    if mode == "no-acks":
-        return
-    for rule in rules:
-        cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
+# Resource types each app must have synthesized (type -> at least): the real thing was built.
+SYNTHESIZED: dict[str, dict[str, int]] = {
+    "core": {"AWS::Lambda::Function": 2, "Custom::AwsApiCall": 1, "AWS::SQS::Queue": 3},
+    "network": {"AWS::EC2::VPC": 1, "AWS::EC2::VPCEndpoint": 5, "AWS::EC2::FlowLog": 1},
+    "data": {
+        "AWS::KMS::Key": 2,
+        "AWS::S3::Bucket": 3,
+        "AWS::Events::Rule": 1,
+        "AWS::Lambda::Function": 1,
+    },
+    "audit": {
+        "AWS::CloudTrail::Trail": 1,
+        "AWS::Config::ConfigurationRecorder": 1,
+        "AWS::Config::ConfigRule": 42,
+        "AWS::Macie::Session": 1,
+        "Custom::MacieClassificationJob": 1,
+        "AWS::SNS::Topic": 1,
+    },
+    "ml": {
+        "AWS::IAM::Role": 4,
+        "AWS::SageMaker::Domain": 1,
+        "AWS::SageMaker::UserProfile": 2,
+        "AWS::SageMaker::ModelCard": 1,
+        "AWS::SageMaker::MonitoringSchedule": 1,
+    },
+    "genai": {
+        "AWS::Bedrock::Guardrail": 1,
+        "AWS::Bedrock::GuardrailVersion": 1,
+        "AWS::Bedrock::EnforcedGuardrailConfiguration": 1,
+        "Custom::BedrockInvocationLogging": 1,
+    },
+}
 
-PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
-for bucket in (logs, data):
-    ack(bucket, [f"{p}::{p}-S3BucketReplicationEnabled" for p in PACKS],
-        "Replication is a data-residency decision this test app does not make.")
-ack(logs, [f"{p}::{p}-S3DefaultEncryptionKMS" for p in PACKS],
-    "S3 server access log delivery supports only SSE-S3 on its target bucket.")
-cdk.Validations.of(app).add_plugins(*(p(app) for p in (
-    AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks,
-    ServerlessChecks)))
-app.synth()
-print("synthesized")
-"""
+
+@dataclass(frozen=True)
+class Readme:
+    """What a group README promises: flags, acknowledgement rows, the recorded section."""
+
+    flags: dict[str, bool]
+    rows: tuple[tuple[str, str, str], ...]
+    recorded: str
 
 
-@pytest.fixture
-def copied(tmp_path: Path) -> Path:
-    """An empty folder holding only the copied files and the app."""
-    package = tmp_path / "secure_constructs"
-    package.mkdir()
+def _section(text: str, heading: str) -> list[str]:
+    lines = text.splitlines()
+    assert heading in lines, f"README has no {heading!r} heading"
+    body = []
+    for line in lines[lines.index(heading) + 1 :]:
+        if line.startswith("## "):
+            break
+        body.append(line.strip())
+    return body
+
+
+def read_readme(group: str) -> Readme:
+    text = (CONSTRUCTS / group / "README.md").read_text(encoding="utf-8")
+    flag_lines = [line for line in _section(text, "## Feature flags") if line.startswith("- ")]
+    flags = {}
+    for line in flag_lines:
+        match = FLAG_LINE.fullmatch(line)
+        assert match, f"{group}: not a feature flag line: {line!r}"
+        flags[match.group(1)] = match.group(2) == "true"
+    if not flags:
+        assert "None." in _section(text, "## Feature flags"), f"{group}: say None."
+    rows = []
+    for line in _section(text, "## Acknowledgements you add"):
+        match = ROW.fullmatch(line)
+        if match:
+            rule, pattern, reason = (part.strip() for part in match.groups())
+            assert len(reason) >= 40, f"{group}: {rule}: reason too short: {reason!r}"
+            assert rule.split("::", 1)[0] in PACKS, f"{group}: {rule} is not Pack::Rule-ID"
+            rows.append((rule, pattern, reason))
+    recorded = "\n".join(_section(text, "## Recorded by the constructs"))
+    return Readme(flags, tuple(rows), recorded)
+
+
+@dataclass(frozen=True)
+class Lifted:
+    """One group copied and run: where, how long, and the app's summary."""
+
+    folder: Path
+    seconds: float
+    result: subprocess.CompletedProcess[str]
+    summary: dict[str, Any]
+
+    def run(self, name: str) -> dict[str, Any]:
+        runs: dict[str, dict[str, Any]] = self.summary["runs"]
+        return runs[name]
+
+
+def _copy(group: str, folder: Path) -> None:
+    package = folder / PACKAGE
+    package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    for name in ("secure_bucket.py", "s3_rules.py"):
-        shutil.copy(ROOT / "secure_constructs" / name, package / name)
-    (tmp_path / "copy_app.py").write_text(APP)
-    return tmp_path
+    for name in {"core", group}:
+        shutil.copytree(
+            CONSTRUCTS / name, package / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for app in ("harness.py", f"{group}_app.py"):
+        shutil.copy(APPS / app, folder / app)
 
 
-def _run(folder: Path, flag: str) -> subprocess.CompletedProcess[str]:
+@cache
+def lifted(group: str, root: Path) -> Lifted:
+    """Copy ``group`` with ``core/`` into ``root/<group>`` and run its app once per session."""
+    folder = root / group
+    _copy(group, folder)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
-    return subprocess.run(
-        [sys.executable, "copy_app.py", str(folder / "out"), flag],
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, f"{group}_app.py", str(folder / "out")],
         cwd=folder,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    summary = json.loads((folder / "out" / "summary.json").read_text(encoding="utf-8"))
+    return Lifted(folder, seconds, result, summary)
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("copies")
+
+
+def _covers(row: tuple[str, str, str], finding: list[str]) -> bool:
+    """A row covers a finding on its rule at, or under, a construct its pattern matches."""
+    rule, pattern, _ = row
+    found_rule, _, path = finding
+    parts = path.split("/")
+    prefixes = ("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return rule == found_rule and any(fnmatch.fnmatchcase(p, pattern) for p in prefixes)
+
+
+def _rule_name(acknowledged_id: str) -> str:
+    """``HIPAA.Security::HIPAA.Security-LambdaDLQ`` -> ``LambdaDLQ``; IAM5[...] -> ``IAM5``."""
+    rule = acknowledged_id.split("::", 1)[1].split("[", 1)[0]
+    return rule.split("-", 1)[1] if "-" in rule else rule
 
 
 @pytest.mark.slow
-def test_secure_bucket_copied_alone_passes_every_pack_with_the_documented_acks(
-    copied: Path,
+@pytest.mark.parametrize("group", GROUPS)
+def test_group_copied_with_core_alone_passes_every_pack_with_its_documented_acks(
+    group: str, copies: Path
 ) -> None:
-    result = _run(copied, "flag")
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    assert f"imported from {copied / 'secure_constructs' / '__init__.py'}" in result.stdout
-    assert "synthesized" in result.stdout
-    report = json.loads((copied / "out" / "validation-report.json").read_text())
-    assert all(r["violations"] == [] for r in report["pluginReports"]), report
-    template = json.loads((copied / "out" / "Copy.template.json").read_text())
-    buckets = [r for r in template["Resources"].values() if r["Type"] == "AWS::S3::Bucket"]
-    assert len(buckets) == 2  # the test synthesized the real thing
-
-
-@pytest.mark.slow
-def test_without_the_acknowledgements_exactly_the_documented_findings_appear(
-    copied: Path,
-) -> None:
-    """The control: the packs do run on the copy, and these are all they ask for."""
-    result = _run(copied, "no-acks")
-    assert result.returncode != 0
-    report = json.loads((copied / "out" / "validation-report.json").read_text())
-    found = {
-        (violation["ruleName"], construct["constructPath"])
-        for plugin in report["pluginReports"]
-        for violation in plugin["violations"]
-        for construct in violation["violatingConstructs"]
+    readme = read_readme(group)
+    copy = lifted(group, copies)
+    print(f"{group}: subprocess {copy.seconds:.1f} s")  # shown with -s / -rP
+    summary = copy.summary
+    assert summary["package_init"] == str(copy.folder / PACKAGE / "__init__.py")
+    assert summary["repository_importable"] is False
+    assert summary["flags"] == readme.flags
+    assert summary["rows"] == [[rule, pattern] for rule, pattern, _ in readme.rows]
+    acked = copy.run("acked")
+    assert acked["error"] is None, acked["error"]
+    assert acked["findings"] == []
+    for (rule, pattern, _), applied in zip(readme.rows, acked["applied"], strict=True):
+        assert applied >= 1, f"{rule} at {pattern}: no construct of the app matches"
+    types = acked["resource_types"]
+    short = {
+        t: types.get(t, 0) for t, least in SYNTHESIZED[group].items() if types.get(t, 0) < least
     }
-    packs = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
-    expected = {
-        (f"{pack}-S3BucketReplicationEnabled", f"Copy/{name}/Bucket/Resource")
-        for pack in packs
-        for name in ("Logs", "Data")
-    } | {(f"{pack}-S3DefaultEncryptionKMS", "Copy/Logs/Bucket/Resource") for pack in packs}
-    assert found == expected
+    assert short == {}, f"synthesized fewer than {SYNTHESIZED[group]}"
+    report = json.loads((copy.folder / "out" / "acked" / "validation-report.json").read_text())
+    assert {p["pluginName"] for p in report["pluginReports"]} & set(PACKS), "no pack reported"
+    assert all(p["violations"] == [] for p in report["pluginReports"])
 
 
 @pytest.mark.slow
-def test_secure_bucket_without_the_documented_flag_is_refused_by_cdk(copied: Path) -> None:
-    result = _run(copied, "no-flag")
-    assert result.returncode != 0
-    assert 'objectOwnership must be set to "ObjectWriter"' in result.stderr
+@pytest.mark.parametrize("group", GROUPS)
+def test_without_the_documented_acks_exactly_the_documented_findings_appear(
+    group: str, copies: Path
+) -> None:
+    """The control: each finding is a README row, and each row is needed."""
+    readme = read_readme(group)
+    bare = lifted(group, copies).run("bare")
+    findings = bare["findings"]
+    unexplained = [f for f in findings if not any(_covers(r, f) for r in readme.rows)]
+    assert unexplained == [], "findings the README does not list"
+    unneeded = [r[:2] for r in readme.rows if not any(_covers(r, f) for f in findings)]
+    assert unneeded == [], "README rows no finding needs"
+    assert (bare["error"] is None) == (findings == [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", GROUPS)
+def test_what_the_constructs_acknowledge_themselves_is_in_the_readme(
+    group: str, copies: Path
+) -> None:
+    """The packs ran and found what the constructs record; the README names each rule."""
+    readme = read_readme(group)
+    acked = lifted(group, copies).run("acked")
+    documented = {rule for rule, _, _ in readme.rows}
+    recorded = {
+        acknowledged_id
+        for acknowledged_id, _, _ in acked["suppressed"]
+        if acknowledged_id.split("::", 1)[0] in PACKS and acknowledged_id not in documented
+    }
+    assert recorded, "no pack reported anything the constructs acknowledge: did the packs run?"
+    missing = sorted(r for r in recorded if _rule_name(r) not in readme.recorded)
+    assert missing == [], "recorded by the constructs but not in 'Recorded by the constructs'"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", GROUPS)
+def test_the_documented_flags_are_needed(group: str, copies: Path) -> None:
+    readme = read_readme(group)
+    copy = lifted(group, copies)
+    if not readme.flags:
+        assert "no-flags" not in copy.summary["runs"]  # the passing app had an empty context
+        return
+    without = copy.run("no-flags")
+    assert without["error"] is not None, "the app passes without the README's flags"
+
+
+@pytest.mark.slow
+def test_secure_bucket_without_the_documented_flag_is_refused_by_cdk(copies: Path) -> None:
+    without = lifted("data", copies).run("no-flags")
+    assert 'objectOwnership must be set to "ObjectWriter"' in without["error"]
+
+
+def test_groups_import_only_themselves_and_core() -> None:
+    """Relative imports only, and only from ``..core``: a group folder plus core is complete."""
+    for group in GROUPS:
+        for module in sorted((CONSTRUCTS / group).glob("*.py")):
+            text = module.read_text(encoding="utf-8")
+            assert not re.search(r"^\s*(from|import) secure_constructs\b", text, re.M), module
+            for parent in re.findall(r"^\s*from \.\.(\w*)", text, re.M):
+                assert group != "core" and parent == "core", f"{module}: from ..{parent}"
+
+
+def test_every_group_has_a_readme_and_the_index_lists_it() -> None:
+    index = (CONSTRUCTS / "README.md").read_text(encoding="utf-8")
+    for group in GROUPS:
+        assert (CONSTRUCTS / group / "README.md").is_file()
+        assert f"[`{group}/`]({group}/README.md)" in index
+    assert {p.name for p in CONSTRUCTS.iterdir() if (p / "__init__.py").is_file()} == set(GROUPS)
