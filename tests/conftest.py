@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.loaders
+import botocore.session
 import pytest
 from aws_cdk.assertions import Template
 
@@ -26,6 +28,31 @@ CDK_JSON_CONTEXT = read_cdk_json(ROOT / "cdk.json")
 ENV_NAMES = tuple(CDK_JSON_CONTEXT[CONTEXT_KEY]["environments"])
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# moto's EC2 backend otherwise loads thousands of sample AMIs per account and region it opens;
+# nothing here launches instances.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+_LOADERS: dict[str | None, botocore.loaders.Loader] = {}
+
+
+def _shared_data_loader(session: botocore.session.Session) -> None:
+    """Every botocore session of the test process shares one loader per data path.
+
+    botocore caches the service models it parses per loader, and each new session (each test's
+    ``boto3.Session``, moto's, the handlers') makes a new loader, so every test paid the JSON
+    parse of the EC2, IAM, S3... models again: seconds per test. The models are read-only.
+    """
+
+    def create() -> botocore.loaders.Loader:
+        path = session.get_config_variable("data_path")
+        if path not in _LOADERS:
+            _LOADERS[path] = botocore.loaders.create_loader(path)
+        return _LOADERS[path]
+
+    session._components.lazy_register_component("data_loader", create)
+
+
+botocore.session.Session._register_data_loader = _shared_data_loader  # type: ignore[method-assign]
 
 
 def raw_platform() -> dict[str, Any]:

@@ -214,10 +214,28 @@ def test_checkov_finds_nothing(synthesized: Synthesized, platform_gates: GatesRu
 
 @pytest.fixture
 def broken_assembly(synthesized: Synthesized, tmp_path: Path) -> Path:
-    """A copy of the assembly with a public, unencrypted bucket slipped into one template."""
+    """A copy of the assembly, cut to its first stack, with a public, unencrypted bucket slipped
+    into that stack's template (one template keeps cfn-lint's and checkov's runs short)."""
     outdir = tmp_path / "cdk.out"
     shutil.copytree(synthesized.outdir, outdir)
-    template_path = stacks(outdir)[0].template_path
+    first = stacks(outdir)[0]
+    stage_dir = first.template_path.parent
+    root = json.loads((outdir / "manifest.json").read_text())
+    for artifact_id, artifact in list(root["artifacts"].items()):
+        nested = artifact.get("properties", {}).get("directoryName")
+        if artifact["type"] == "cdk:cloud-assembly" and outdir / nested != stage_dir:
+            del root["artifacts"][artifact_id]
+            shutil.rmtree(outdir / nested)
+    (outdir / "manifest.json").write_text(json.dumps(root))
+    stage = json.loads((stage_dir / "manifest.json").read_text())
+    stage["artifacts"] = {
+        artifact_id: artifact
+        for artifact_id, artifact in stage["artifacts"].items()
+        if artifact["type"] != "aws:cloudformation:stack" or artifact_id == first.artifact_id
+    }
+    (stage_dir / "manifest.json").write_text(json.dumps(stage))
+    assert [s.artifact_id for s in stacks(outdir)] == [first.artifact_id]
+    template_path = first.template_path
     template = json.loads(template_path.read_text())
     template["Resources"]["SlippedBucket"] = {
         "Type": "AWS::S3::Bucket",
