@@ -107,11 +107,20 @@ def run_once(
 
 
 def measure(
-    name: str, command: list[str], cwd: Path, env: dict[str, str], runs: int
+    name: str,
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    runs: int,
+    *,
+    sample_memory: bool = True,
 ) -> Measurement:
-    """Median wall time over ``runs`` unsampled runs; memory from one more, sampled, run."""
+    """Median wall time over ``runs`` unsampled runs; memory from one more, sampled, run.
+
+    Without ``sample_memory`` there is no extra run and the tree peak is reported as 0.
+    """
     timed = [run_once(command, cwd, env, sample_memory=False) for _ in range(runs)]
-    _, tree_peak, largest = run_once(command, cwd, env)
+    _, tree_peak, largest = run_once(command, cwd, env) if sample_memory else (0.0, 0.0, 0.0)
     return Measurement(
         name=name,
         command=" ".join(command),
@@ -165,6 +174,9 @@ def main() -> int:
     """Run the benchmark and print a table of figures and ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--test-runs", type=int, default=1, help="runs of make test, unsampled (0: skip it)"
+    )
     args = parser.parse_args()
     if not CDK.exists():
         print("benchmark: run 'make setup' first (the pinned CDK CLI is missing)", file=sys.stderr)
@@ -203,6 +215,17 @@ def main() -> int:
             )
             for index, (name, cmd, cwd) in enumerate(plan)
         ]
+        if args.test_runs > 0:
+            measurements.append(
+                measure(
+                    "make test (ruff, mypy, whole suite)",
+                    ["make", "-s", "test"],
+                    ROOT,
+                    {**env, "PATH": _project_path()},
+                    args.test_runs,
+                    sample_memory=False,
+                )
+            )
     baseline = measurements[0]
     facts = machine()
     print(
@@ -214,10 +237,15 @@ def main() -> int:
     print(f"| {'command':45} | wall s | x base | tree peak MiB | x base | largest proc MiB |")
     print(f"|{'-' * 47}|--------|--------|---------------|--------|------------------|")
     for m in measurements:
-        print(
-            f"| {m.name:45} | {m.wall_seconds:6.2f} | {m.wall_seconds / baseline.wall_seconds:6.2f}"
+        memory = (
             f" | {m.tree_peak_mib:13.0f} | {m.tree_peak_mib / baseline.tree_peak_mib:6.2f}"
             f" | {m.largest_process_mib:16.0f} |"
+            if m.tree_peak_mib
+            else f" | {'-':>13} | {'-':>6} | {'-':>16} |"
+        )
+        print(
+            f"| {m.name:45} | {m.wall_seconds:6.2f} | {m.wall_seconds / baseline.wall_seconds:6.2f}"
+            + memory
         )
     results = ROOT / "bench-results"
     results.mkdir(exist_ok=True)

@@ -1,10 +1,11 @@
 """Copy-paste proven for every group: the folder and ``core/`` alone, as the group README says.
 
 For each group, ``secure_constructs/<group>/`` and ``secure_constructs/core/`` are copied into
-``lifted_kit/`` (an empty ``__init__.py``) in an empty folder, with that group's app
-(``copy_apps/<group>_app.py``) and the shared ``copy_apps/harness.py``. One Python process per
-group, its import path holding the copy and not this repository (no PYTHONPATH, cwd the folder),
-builds the group's main constructs in fresh ``cdk.App``s whose context is only the flags of the
+``lifted_kit/`` (an empty ``__init__.py``) in a folder of its own, with that group's app
+(``copy_apps/<group>_app.py``) and the shared ``copy_apps/harness.py``. One Python process
+(``copy_apps/run_all.py``) runs the groups one after the other, the import path holding only
+the group's copy and not this repository (no PYTHONPATH; the copy of the group before is
+dropped from ``sys.modules``), and each group's app builds the group's main constructs in fresh ``cdk.App``s whose context is only the flags of the
 copied README's ``## Feature flags``, registers the five cdk-nag packs and synthesizes:
 
 * ``acked``: with exactly the rows of the README's ``## Acknowledgements you add`` applied to the
@@ -150,26 +151,35 @@ def _copy(group: str, folder: Path) -> None:
 
 
 @cache
-def lifted(group: str, root: Path) -> Lifted:
-    """Copy ``group`` with ``core/`` into ``root/<group>`` and run its app once per session."""
-    folder = root / group
-    _copy(group, folder)
+def _run_all(root: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Copy every group and run all their apps in one process (``copy_apps/run_all.py``)."""
+    for group in GROUPS:
+        _copy(group, root / group)
+    shutil.copy(APPS / "run_all.py", root / "run_all.py")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, f"{group}_app.py", str(folder / "out")],
-        cwd=folder,
+        [sys.executable, "run_all.py", *GROUPS],
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    seconds = time.monotonic() - started
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return time.monotonic() - started, result
+
+
+def lifted(group: str, root: Path) -> Lifted:
+    """``group`` copied with ``core/`` into ``root/<group>`` and its app's summary."""
+    _, result = _run_all(root)
+    folder = root / group
+    error = folder / "out" / "error.txt"
+    assert not error.exists(), error.read_text(encoding="utf-8")
     summary = json.loads((folder / "out" / "summary.json").read_text(encoding="utf-8"))
-    return Lifted(folder, seconds, result, summary)
+    return Lifted(folder, float(summary["seconds"]), result, summary)
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +209,7 @@ def test_group_copied_with_core_alone_passes_every_pack_with_its_documented_acks
 ) -> None:
     readme = read_readme(group)
     copy = lifted(group, copies)
-    print(f"{group}: subprocess {copy.seconds:.1f} s")  # shown with -s / -rP
+    print(f"{group}: {copy.seconds:.1f} s in the shared process")  # shown with -s / -rP
     summary = copy.summary
     assert summary["package_init"] == str(copy.folder / PACKAGE / "__init__.py")
     assert summary["repository_importable"] is False
