@@ -14,7 +14,7 @@ from constructs import Construct, IDependable
 
 from ..core.cfn import cfn_of
 from ..core.compliance import acknowledge
-from ..core.managed_policy_role import acknowledge_wildcard
+from ..core.managed_policy_role import acknowledge_wildcard, flatten_reference
 from .audit_rules import CONFIG_RECORDING_FREQUENCIES
 
 _CONFIG_ROLE_POLICY = "service-role/AWS_ConfigRole"
@@ -107,7 +107,7 @@ class ConfigRecorder(Construct):
         )
         acknowledge_wildcard(
             delivery,
-            f"Resource::{_nag_token(stack, bucket.bucket_arn)}/{prefix}*",
+            f"Resource::{flatten_reference(stack.resolve(bucket.bucket_arn))}/{prefix}*",
             "AWS Config names its history and snapshot objects by date and resource type at "
             "delivery; the wildcard covers only its own AWSLogs/<account>/Config/ prefix.",
         )
@@ -139,17 +139,6 @@ class ConfigRecorder(Construct):
         # A retained recorder keeps recording and delivering: its role and policy stay too.
         self.role.apply_removal_policy(removal_policy)
         delivery.apply_removal_policy(removal_policy)
-
-
-def _nag_token(stack: cdk.Stack, value: str) -> str:
-    """How cdk-nag writes a token in a granular finding ID (import name, or <LogicalId.Attr>)."""
-    resolved = stack.resolve(value)
-    if isinstance(resolved, dict) and "Fn::ImportValue" in resolved:
-        return str(resolved["Fn::ImportValue"])
-    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
-        logical_id, attribute = resolved["Fn::GetAtt"]
-        return f"<{logical_id}.{attribute}>"
-    return str(resolved)
 
 
 @dataclass(frozen=True)

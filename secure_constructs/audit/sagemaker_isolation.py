@@ -19,6 +19,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IDependable
 
+from ..core.compliance import nag_arn
 from ..core.secure_function import SecureFunction, https_out_security_group
 
 RULE_ACTIONS = (
@@ -105,12 +106,12 @@ def add_sagemaker_isolation_rule(
                 "sagemaker:ListTrainingJobs, sagemaker:ListProcessingJobs and "
                 "config:PutEvaluations support no resource-level permissions."
             ),
-            f"Resource::arn:{partition}:sagemaker:{region}:{account}:training-job/*": (
+            f"Resource::{nag_arn(stack, 'sagemaker', 'training-job/*')}": (
                 "The rule describes every training job created in its look-back window; "
                 "their names are chosen by whoever starts them. Describe only, this account "
                 "and region."
             ),
-            f"Resource::arn:{partition}:sagemaker:{region}:{account}:processing-job/*": (
+            f"Resource::{nag_arn(stack, 'sagemaker', 'processing-job/*')}": (
                 "The rule describes every processing job created in its look-back window; "
                 "their names are chosen by whoever starts them. Describe only, this account "
                 "and region."

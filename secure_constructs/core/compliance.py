@@ -51,6 +51,17 @@ def nag_partition(stack: cdk.Stack) -> str:
     return "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition
 
 
+def nag_arn(stack: cdk.Stack, service: str, resource: str) -> str:
+    """An ARN of ``stack``'s account and region as cdk-nag writes it in a granular finding ID.
+
+    Literal parts where the stack has them, ``<AWS::Partition>``, ``<AWS::Region>`` and
+    ``<AWS::AccountId>`` where they are CloudFormation's pseudo parameters.
+    """
+    region = "<AWS::Region>" if cdk.Token.is_unresolved(stack.region) else stack.region
+    account = "<AWS::AccountId>" if cdk.Token.is_unresolved(stack.account) else stack.account
+    return f"arn:{nag_partition(stack)}:{service}:{region}:{account}:{resource}"
+
+
 UNRESERVED_REASON = (
     "Reserved concurrency is switched off for this function in the configuration "
     "(reserved_concurrency.<function> = null), because Lambda refuses any reservation that "

@@ -185,6 +185,18 @@ def acknowledge_wildcard(scope: IConstruct, finding: str, reason: str) -> None:
     acknowledge_wildcards(scope, [(re.escape(finding), reason)])
 
 
+def arn_pattern(service: str) -> str:
+    """A regular expression for ``arn:<partition>:<service>:<region>:<account>:``.
+
+    As cdk-nag names it: literals (an app with ``@aws-cdk/core:enablePartitionLiterals`` and an
+    explicit environment) or CloudFormation's pseudo parameters (``<AWS::Partition>``, ...).
+    """
+    return (
+        rf"arn:(aws[a-z-]*|<AWS::Partition>):{re.escape(service)}:([a-z0-9-]+|<AWS::Region>):"
+        r"([0-9]{12}|<AWS::AccountId>):"
+    )
+
+
 ACTIONS_WITHOUT_RESOURCE_TYPES = (
     r"Resource::\*",
     "Only actions without resource-level permissions use '*' (Service Authorization "
@@ -193,14 +205,8 @@ ACTIONS_WITHOUT_RESOURCE_TYPES = (
     "(conditioned on its namespace), SageMaker List*, Comprehend Medical DetectPHI and Bedrock's "
     "account-level logging configuration.",
 )
-BUCKET_PREFIXES = (
-    r"Resource::[a-z0-9-]+:ExportsOutputFnGetAtt[A-Za-z0-9]+Bucket[A-Za-z0-9]+Arn[A-Za-z0-9]+"
-    r"/[a-z0-9][a-z0-9!_.()/-]*/\*",
-    "Objects under the role's own key prefix are named at run time; the wildcard covers that "
-    "one prefix of that one bucket (SecureBucket grants, never bucket-wide).",
-)
 NETWORK_INTERFACES = (
-    r"Resource::arn:[a-z-]+:ec2:[a-z0-9-]+:[0-9]{12}:network-interface/\*",
+    rf"Resource::{arn_pattern('ec2')}network-interface/\*",
     "Network interfaces are created and named by Lambda or SageMaker at run time in the "
     "function's or job's own subnets and security group (both named in the same statement).",
 )

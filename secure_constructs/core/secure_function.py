@@ -16,7 +16,7 @@ from constructs import Construct
 
 from .compliance import apply_reserved_concurrency, skip_checkov
 from .log_groups import encrypted_log_group
-from .managed_policy_role import ManagedPolicyRole, acknowledge_wildcards
+from .managed_policy_role import ManagedPolicyRole, acknowledge_wildcards, arn_pattern
 from .secure_queue import DeadLetterQueue
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -47,8 +47,7 @@ BASELINE_WILDCARDS = (
         "everything else the function's baseline needs names its resources.",
     ),
     (
-        r"Resource::arn:(<AWS::Partition>|aws[a-z-]*):ec2:(<AWS::Region>|[a-z0-9-]+):"
-        r"(<AWS::AccountId>|[0-9]{12}):network-interface/\*",
+        rf"Resource::{arn_pattern('ec2')}network-interface/\*",
         "Lambda creates and deletes the function's network interfaces with names unknown in "
         "advance; creation is narrowed to this function's subnets and security group (named in "
         "the same statement).",

@@ -15,7 +15,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.managed_policy_role import BUCKET_PREFIXES, acknowledge_wildcards
 from ..core.secure_function import ASYNC_RETRY_ATTEMPTS, SecureFunction
 from .secure_bucket import SecureBucket
 
@@ -105,7 +104,6 @@ class PhiRedactionPipeline(Construct):
         )
         raw.grant_read(self.function.role, clinical_prefix)
         curated.grant_write(self.function.role, curated_prefix)
-        acknowledge_wildcards(self, [BUCKET_PREFIXES])
 
         raw_bucket = raw.bucket.node.default_child
         assert isinstance(raw_bucket, s3.CfnBucket)

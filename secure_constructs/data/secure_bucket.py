@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.managed_policy_role import acknowledge_wildcards
 from .s3_rules import (
     LifecyclePolicy,
     ObjectLock,
@@ -107,6 +109,7 @@ class SecureBucket(Construct):
             if problem:
                 raise ValueError(f"SecureBucket {construct_id} object lock: {problem}")
         self._key = encryption_key
+        self._evidenced: set[tuple[str, str]] = set()
         self._stack = cdk.Stack.of(self)
 
         self.bucket = s3.Bucket(
@@ -199,6 +202,7 @@ class SecureBucket(Construct):
             actions=list(READ_ACTIONS),
             resource_arns=[self.bucket.arn_for_objects(f"{prefix}*")],
         )
+        self._prefix_evidence(grantee, prefix)
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:ListBucket"],
@@ -216,9 +220,39 @@ class SecureBucket(Construct):
             actions=list(WRITE_ACTIONS),
             resource_arns=[self.bucket.arn_for_objects(f"{prefix}*")],
         )
+        self._prefix_evidence(grantee, prefix)
         # Multipart uploads decrypt the data key for each part.
         self._grant_key(grantee, ["kms:Decrypt", "kms:GenerateDataKey"])
         return grant
+
+    def _prefix_evidence(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """Acknowledge the IAM5 finding of this grant's object wildcard, on the grantee's role.
+
+        cdk-nag names the resource ``<LogicalId.Arn>/<prefix>*`` when the role is in the
+        bucket's stack and by the export name CDK generates for the bucket's ARN when it is not;
+        the pattern matches both and nothing else (this bucket, this prefix).
+        """
+        principal = grantee.grant_principal
+        if not isinstance(principal, Construct):
+            return  # not a role of this app: no policy here to acknowledge on
+        resource = self.bucket.node.default_child
+        assert isinstance(resource, s3.CfnBucket)
+        logical_id = re.escape(str(self._stack.resolve(resource.logical_id)))
+        bucket = rf"(<{logical_id}\.Arn>|[^/]*:ExportsOutputFnGetAtt{logical_id}Arn[A-Za-z0-9]+)"
+        key = (principal.node.path, prefix)
+        if key in self._evidenced:
+            return
+        self._evidenced.add(key)
+        acknowledge_wildcards(
+            principal,
+            [
+                (
+                    rf"Resource::{bucket}/{re.escape(prefix)}\*",
+                    f"Objects under {prefix} in this bucket are named at run time; the "
+                    "SecureBucket grant covers that one prefix, never the whole bucket.",
+                )
+            ],
+        )
 
     def _grant_key(self, grantee: iam.IGrantable, actions: list[str]) -> None:
         if self._key is None:

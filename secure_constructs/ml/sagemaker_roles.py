@@ -37,9 +37,9 @@ from constructs import Construct
 from ..core.bucket_grants import PrefixGrantable
 from ..core.managed_policy_role import (
     ACTIONS_WITHOUT_RESOURCE_TYPES,
-    BUCKET_PREFIXES,
     NETWORK_INTERFACES,
     acknowledge_wildcards,
+    arn_pattern,
 )
 from .sagemaker_role_blocks import SageMakerRoleBlocks
 from .sagemaker_rules import JOB_CONDITION_KEYS, JobRules
@@ -64,10 +64,9 @@ _JOB_LOG_GROUPS = ("TrainingJobs", "ProcessingJobs", "TransformJobs", "Endpoints
 
 WILDCARD_RULES: tuple[tuple[str, str], ...] = (
     ACTIONS_WITHOUT_RESOURCE_TYPES,
-    BUCKET_PREFIXES,
     NETWORK_INTERFACES,
     (
-        r"Resource::arn:[a-z-]+:sagemaker:[a-z0-9-]+:[0-9]{12}:(training-job|processing-job|"
+        rf"Resource::{arn_pattern('sagemaker')}(training-job|processing-job|"
         r"hyper-parameter-tuning-job|transform-job|model|endpoint-config|endpoint|"
         r"monitoring-schedule|data-quality-job-definition|model-quality-job-definition|"
         r"model-bias-job-definition|model-explainability-job-definition)/\*",
@@ -76,24 +75,24 @@ WILDCARD_RULES: tuple[tuple[str, str], ...] = (
         "platform's subnets, security group, isolation, encryption and instance types.",
     ),
     (
-        r"Resource::arn:[a-z-]+:sagemaker:[a-z0-9-]+:[0-9]{12}:(app|space|user-profile)/"
+        rf"Resource::{arn_pattern('sagemaker')}(app|space|user-profile)/"
         r"<[A-Za-z0-9]+\.DomainId>/\*",
         "Studio apps, spaces and user profiles are created at run time; the wildcard is limited "
         "to the platform's one Studio domain.",
     ),
     (
-        r"Resource::arn:[a-z-]+:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-z0-9-]+/\*",
+        rf"Resource::{arn_pattern('sagemaker')}model-package/[a-z0-9-]+/\*",
         "Model package versions are numbered by the registry as they are registered; the "
         "wildcard covers the versions of the platform's one model package group.",
     ),
     (
-        r"Resource::arn:[a-z-]+:logs:[a-z0-9-]+:[0-9]{12}:log-group:/aws/sagemaker/"
+        rf"Resource::{arn_pattern('logs')}log-group:/aws/sagemaker/"
         r"(\*|[A-Za-z]+:\*)",
         "SageMaker writes each job's, endpoint's and Studio app's logs to streams it names at "
         "run time in its own /aws/sagemaker/ log groups; nothing outside them is reachable.",
     ),
     (
-        r"Resource::arn:[a-z-]+:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9-]+/\*",
+        rf"Resource::{arn_pattern('ecr')}repository/[a-z0-9-]+/\*",
         "Images come only from this account's repositories under the platform's prefix, so a "
         "team can publish a new image repository without a platform deployment.",
     ),
