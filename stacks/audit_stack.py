@@ -96,7 +96,7 @@ class AuditStack(PlatformStack):
         alerts = add_security_alerts(
             self,
             prefix=prefix,
-            key=key,
+            encryption_key=key,
             email=env.alert_email,
             partition=partition,
             region=region,
@@ -157,7 +157,7 @@ class AuditStack(PlatformStack):
             prefix=prefix,
             vpc=vpc,
             allowed_subnets=[*vpc.private_subnets, *vpc.isolated_subnets],
-            key=key,
+            encryption_key=key,
             log_retention_days=audit.cloudtrail_log_retention_days,
             reserved_concurrency=env.reserved_concurrency.sagemaker_isolation_rule,
             layers=[handler_layer(self)],
@@ -211,7 +211,7 @@ class AuditStack(PlatformStack):
         self.provider = SdkCallProvider(
             self,
             "SdkCalls",
-            log_key=key,
+            logs_key=key,
             queue_key=key,
             log_retention_days=audit.cloudtrail_log_retention_days,
             reserved_concurrency=env.reserved_concurrency.audit_deploy_calls,

@@ -87,7 +87,7 @@ class MlStack(PlatformStack):
             self.log_groups[name] = encrypted_log_group(
                 self,
                 f"LogGroup{name[0].upper()}{name[1:]}",
-                key=logs_key,
+                encryption_key=logs_key,
                 retention_days=ml.log_retention_days,
                 log_group_name=f"/aws/sagemaker/{name}",
             )
@@ -133,7 +133,7 @@ class MlStack(PlatformStack):
             subnets=private_subnets,
             endpoint_security_group=network.endpoint_security_group,
             s3_prefix_list_id=env.s3_prefix_list_id,
-            kms_key=data_key,
+            encryption_key=data_key,
             default_execution_role=self.roles.data_scientist,
             user_profiles=[(p.name, personas[p.persona]) for p in ml.user_profiles],
         )
@@ -147,7 +147,7 @@ class MlStack(PlatformStack):
             card_name=card_name,
             card=ml.model_card,
             card_status=ml.model_card_status,
-            kms_key=data_key,
+            encryption_key=data_key,
         )
         self.roles.allow_governance(
             model_package_group=self.governance.group_name, model_card=card_name

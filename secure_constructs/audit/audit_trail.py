@@ -106,7 +106,7 @@ class AuditTrail(Construct):
         self._allow_delivery(bucket, owners)
 
         self.log_group = encrypted_log_group(
-            self, "LogGroup", key=encryption_key, retention_days=log_retention_days
+            self, "LogGroup", encryption_key=encryption_key, retention_days=log_retention_days
         )
         streams = [
             f"arn:{partition}:logs:{region}:{account}:log-group:"

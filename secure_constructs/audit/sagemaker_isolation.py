@@ -47,7 +47,7 @@ def add_sagemaker_isolation_rule(
     prefix: str,
     vpc: ec2.IVpc,
     allowed_subnets: Sequence[ec2.ISubnet],
-    key: kms.IKey,
+    encryption_key: kms.IKey,
     log_retention_days: int,
     reserved_concurrency: int | None,
     layers: Sequence[lambda_.ILayerVersion] = (),
@@ -55,16 +55,15 @@ def add_sagemaker_isolation_rule(
 ) -> SageMakerIsolationRule:
     """Add ``<prefix>-sagemaker-job-isolation``, a periodic rule (24 h), and its function.
 
-    Guarantees: the function (``SageMakerIsolationRule``, a ``SecureFunction`` in the VPC's
-    private subnets behind ``FunctionsSecurityGroup``, HTTPS out only, logs and dead-letter
-    queue encrypted with ``key``) lists the account's training and processing jobs of the last
-    24 hours, describes them (training-job and processing-job ARNs of this account and region)
-    and reports each to Config as COMPLIANT only when it runs with network isolation, in
-    ``allowed_subnets``, with inter-container encryption and KMS volume and output keys; it can
-    do nothing else. Only AWS Config of this account may invoke it. ``depends_on``: the
-    recorder's delivery channel (a rule needs a recorder). The function's own wildcards (List
-    and PutEvaluations have no resource types; job names are chosen by whoever starts them) are
-    acknowledged here with those reasons.
+    Guarantees: the function (``SageMakerIsolationRule``, a ``SecureFunction`` in the VPC's private
+    subnets behind ``FunctionsSecurityGroup``, HTTPS out only, logs and dead-letter queue encrypted
+    with ``encryption_key``) lists the account's training and processing jobs of the last 24 hours,
+    describes them (training-job and processing-job ARNs of this account and region) and reports
+    each to Config as COMPLIANT only when it runs with network isolation, in ``allowed_subnets``,
+    with inter-container encryption and KMS volume and output keys; it can do nothing else. Only AWS
+    Config of this account may invoke it. ``depends_on``: the recorder's delivery channel (a rule
+    needs a recorder). The function's own wildcards (List and PutEvaluations have no resource types;
+    job names are chosen by whoever starts them) are acknowledged here with those reasons.
     """
     stack = cdk.Stack.of(scope)
     partition, region, account = stack.partition, stack.region, stack.account
@@ -92,8 +91,8 @@ def add_sagemaker_isolation_rule(
         vpc=vpc,
         subnets=ec2.SubnetSelection(subnets=vpc.private_subnets),
         security_group=https_out_security_group(scope, vpc, "Audit"),
-        logs_key=key,
-        queue_key=key,
+        logs_key=encryption_key,
+        queue_key=encryption_key,
         environment={"LOOKBACK_HOURS": "24", "EVALUATION_SCOPE": "account"},
         layers=layers,
         reserved_concurrency=reserved_concurrency,

@@ -48,7 +48,7 @@ def add_security_alerts(
     scope: Construct,
     *,
     prefix: str,
-    key: kms.IKey,
+    encryption_key: kms.IKey,
     email: str,
     partition: str,
     region: str,
@@ -56,12 +56,12 @@ def add_security_alerts(
 ) -> SecurityAlerts:
     """Add ``AlertsTopic`` (``<prefix>-security-alerts``) and its e-mail subscription to ``scope``.
 
-    Guarantees: the topic is encrypted with ``key`` and refuses requests without TLS; CloudWatch
-    may publish only for alarms of this account named ``<prefix>-*``; ``email`` is subscribed
-    with a redrive policy to ``UndeliveredAlerts`` (a ``DeadLetterQueue`` encrypted with
-    ``key``), whose own alarm notifies the topic. The caller must add ``key_uses`` to the key's
-    policy (CloudWatch for the alarms, SNS for the topic). Acknowledges AwsSolutions-SQS3 on the
-    undelivered-alerts queue (it is itself a dead-letter queue, of the subscription).
+    Guarantees: the topic is encrypted with ``encryption_key`` and refuses requests without TLS;
+    CloudWatch may publish only for alarms of this account named ``<prefix>-*``; ``email`` is
+    subscribed with a redrive policy to ``UndeliveredAlerts`` (a ``DeadLetterQueue`` encrypted with
+    ``encryption_key``), whose own alarm notifies the topic. The caller must add ``key_uses`` to the
+    key's policy (CloudWatch for the alarms, SNS for the topic). Acknowledges AwsSolutions-SQS3 on
+    the undelivered-alerts queue (it is itself a dead-letter queue, of the subscription).
     """
     topic_name = f"{prefix}-security-alerts"
     topic = sns.Topic(
@@ -69,7 +69,7 @@ def add_security_alerts(
         "AlertsTopic",
         topic_name=topic_name,
         display_name=f"{prefix} security alerts",
-        master_key=key,
+        master_key=encryption_key,
         enforce_ssl=True,
     )
     alarm_arns = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{prefix}-*"
@@ -89,7 +89,7 @@ def add_security_alerts(
     undelivered = DeadLetterQueue(
         scope,
         "UndeliveredAlerts",
-        key=key,
+        encryption_key=encryption_key,
         owner="the alert e-mail subscription's (SNS redrive policy)",
     ).queue
     acknowledge(

@@ -14,11 +14,11 @@ def encrypted_log_group(
     scope: Construct,
     construct_id: str,
     *,
-    key: kms.IKey,
+    encryption_key: kms.IKey,
     retention_days: int,
     log_group_name: str | None = None,
 ) -> logs.LogGroup:
-    """A log group encrypted with ``key``, kept ``retention_days``, retained on stack deletion.
+    """A log group encrypted with ``encryption_key``, kept ``retention_days``, retained.
 
     ``retention_days`` must be a CloudWatch Logs retention value (``LOG_RETENTION_DAYS``); it is
     set on the L1 resource because ``RetentionDays`` cannot be built from a day count in Python.
@@ -35,7 +35,7 @@ def encrypted_log_group(
         scope,
         construct_id,
         log_group_name=log_group_name,
-        encryption_key=key,
+        encryption_key=encryption_key,
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
     resource = group.node.default_child

@@ -43,7 +43,7 @@ class SdkCallProvider(Construct):
         own log group, X-Ray, its own dead-letter queue through SQS) and ``calls_policy``,
         which collects the exact statements each ``call`` declares (no ``from_sdk_calls``
         wildcard);
-      * a log group encrypted with ``log_key``, ``log_retention_days`` (default 365), retained;
+      * a log group encrypted with ``logs_key``, ``log_retention_days`` (default 365), retained;
       * ``reserved_concurrency`` (default 2; ``None`` for none, acknowledged), X-Ray
         tracing, 256 MB, a 2-minute timeout, and a dead-letter queue encrypted with
         ``queue_key`` (CloudFormation invokes the provider asynchronously), set on the
@@ -62,7 +62,7 @@ class SdkCallProvider(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        log_key: kms.IKey,
+        logs_key: kms.IKey,
         queue_key: kms.IKey,
         log_retention_days: int = 365,
         reserved_concurrency: int | None = 2,
@@ -83,10 +83,10 @@ class SdkCallProvider(Construct):
         self._stack = stack
         self._queue_key = queue_key
         self.log_group = encrypted_log_group(
-            self, "LogGroup", key=log_key, retention_days=log_retention_days
+            self, "LogGroup", encryption_key=logs_key, retention_days=log_retention_days
         )
         self.dead_letter_queue = DeadLetterQueue(
-            self, "DeadLetterQueue", key=queue_key, owner="the deploy-time provider's"
+            self, "DeadLetterQueue", encryption_key=queue_key, owner="the deploy-time provider's"
         )
         self.role = iam.Role(
             self,

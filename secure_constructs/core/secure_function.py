@@ -133,10 +133,10 @@ class SecureFunction(Construct):
             vpc, module, endpoint_security_group, s3_prefix_list_id
         )
         self.log_group = encrypted_log_group(
-            self, "LogGroup", key=logs_key, retention_days=log_retention_days
+            self, "LogGroup", encryption_key=logs_key, retention_days=log_retention_days
         )
         self.dead_letter_queue = DeadLetterQueue(
-            self, "DeadLetterQueue", key=queue_key, queue_id=queue_id
+            self, "DeadLetterQueue", encryption_key=queue_key, queue_id=queue_id
         )
         self.role = ManagedPolicyRole(
             self,

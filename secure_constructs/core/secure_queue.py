@@ -17,9 +17,9 @@ class DeadLetterQueue(Construct):
     """A terminal dead-letter queue: where what cannot be processed waits for an operator.
 
     Guarantees:
-      * SSE-KMS with ``key`` (a customer-managed key; its policy must let SQS use it for the
-        senders, e.g. ``kms:ViaService`` ``sqs.<region>.amazonaws.com``), data keys reused for
-        an hour;
+      * SSE-KMS with ``encryption_key`` (a customer-managed key; its policy must let SQS use it
+        for the senders, e.g. ``kms:ViaService`` ``sqs.<region>.amazonaws.com``), data keys
+        reused for an hour;
       * a queue policy denying any request without TLS (``aws:SecureTransport`` false);
       * messages kept 14 days (the SQS maximum), so an operator has two weeks to inspect them;
       * ``RemovalPolicy.RETAIN``: deleting the stack never drops failed events;
@@ -39,17 +39,17 @@ class DeadLetterQueue(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        key: kms.IKey,
+        encryption_key: kms.IKey,
         owner: str = "the function's",
         queue_id: str = "Default",
     ) -> None:
         super().__init__(scope, construct_id)
-        self._key = key
+        self._key = encryption_key
         self.queue = sqs.Queue(
             self,
             queue_id,
             encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
+            encryption_master_key=encryption_key,
             data_key_reuse=cdk.Duration.hours(1),
             enforce_ssl=True,
             retention_period=MAX_RETENTION,

@@ -126,7 +126,7 @@ class BedrockInvocationLogging(Construct):
         )
 
         self.log_group = encrypted_log_group(
-            self, "LogGroup", key=logs_key, retention_days=log_retention_days
+            self, "LogGroup", encryption_key=logs_key, retention_days=log_retention_days
         )
 
         self.delivery_role = iam.Role(
@@ -152,7 +152,7 @@ class BedrockInvocationLogging(Construct):
         )
 
         provider_log_group = encrypted_log_group(
-            self, "ProviderLogGroup", key=logs_key, retention_days=log_retention_days
+            self, "ProviderLogGroup", encryption_key=logs_key, retention_days=log_retention_days
         )
         provider_role = iam.Role(
             self,

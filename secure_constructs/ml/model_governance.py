@@ -23,7 +23,7 @@ class ModelGovernance(Construct):
         known risks, ethical considerations, caveats, business context, data origin and
         licences (custom details), training datasets, evaluations with metrics; its status is
         ``card_status`` (Draft, PendingReview, Approved, Archived);
-      * the card's content is encrypted with ``kms_key`` (through SageMaker);
+      * the card's content is encrypted with ``encryption_key`` (through SageMaker);
       * both are governance records and are retained when the stack is deleted.
 
     Attributes: ``group``, ``card`` (L1 resources), ``group_name``, ``card_name``.
@@ -38,7 +38,7 @@ class ModelGovernance(Construct):
         card_name: str,
         card: ModelCard,
         card_status: str,
-        kms_key: kms.IKey,
+        encryption_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         if card_status not in MODEL_CARD_STATUSES:
@@ -59,7 +59,7 @@ class ModelGovernance(Construct):
             "ModelCard",
             model_card_name=card_name,
             model_card_status=card_status,
-            security_config=M.SecurityConfigProperty(kms_key_id=kms_key.key_arn),
+            security_config=M.SecurityConfigProperty(kms_key_id=encryption_key.key_arn),
             content=model_card_content(card, model_package_group_name),
         )
         self.card.apply_removal_policy(cdk.RemovalPolicy.RETAIN)

@@ -50,7 +50,7 @@ class SecureStudioDomain(Construct):
     Guarantees:
       * ``AppNetworkAccessType`` ``VpcOnly`` on ``subnets`` (private subnets: SageMaker refuses
         public ones), IAM authentication;
-      * the home EFS volume and the apps' storage encrypted with ``kms_key``;
+      * the home EFS volume and the apps' storage encrypted with ``encryption_key``;
       * one security group for every app and space: egress only to the interface endpoints and
         to S3 (through the gateway endpoint) on 443, plus NFS and the Studio app ports inside the
         group itself; no other ingress; nothing reaches the internet even where the subnets route
@@ -73,7 +73,7 @@ class SecureStudioDomain(Construct):
         subnets: Sequence[ec2.ISubnet],
         endpoint_security_group: ec2.ISecurityGroup,
         s3_prefix_list_id: str,
-        kms_key: kms.IKey,
+        encryption_key: kms.IKey,
         default_execution_role: iam.IRole,
         user_profiles: Sequence[tuple[str, iam.IRole]] = (),
     ) -> None:
@@ -100,7 +100,7 @@ class SecureStudioDomain(Construct):
             app_network_access_type="VpcOnly",
             vpc_id=vpc.vpc_id,
             subnet_ids=[s.subnet_id for s in subnets],
-            kms_key_id=kms_key.key_arn,
+            kms_key_id=encryption_key.key_arn,
             tag_propagation="ENABLED",
             default_user_settings=sagemaker.CfnDomain.UserSettingsProperty(
                 execution_role=default_execution_role.role_arn,

@@ -167,7 +167,7 @@ class SecureVpc(Construct):
 
     def _add_flow_logs(self, stack: cdk.Stack, key: kms.IKey, retention_days: int) -> None:
         self.flow_log_group = encrypted_log_group(
-            self, "FlowLogGroup", key=key, retention_days=retention_days
+            self, "FlowLogGroup", encryption_key=key, retention_days=retention_days
         )
         role = iam.Role(
             self,

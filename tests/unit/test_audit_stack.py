@@ -979,12 +979,12 @@ def test_rule_set_refuses_duplicates_and_provider_is_one_per_stack() -> None:
     with pytest.raises(ValueError, match="rules listed twice"):
         ManagedRuleSet(stack, "R", name_prefix="t", rules=[spec, spec], include_account_level=True)
     key = kms.Key(stack, "Key")
-    provider = SdkCallProvider(stack, "P1", log_key=key, queue_key=key)
+    provider = SdkCallProvider(stack, "P1", logs_key=key, queue_key=key)
     with pytest.raises(ValueError, match="statements are required"):
         provider.call("C", statements=[], on_create=None)  # type: ignore[arg-type]
     MacieDiscovery(stack, "M", provider=provider, job_name="j", bucket_names=["b1"])
     with pytest.raises(ValueError, match="already has an AwsCustomResource provider"):
-        SdkCallProvider(stack, "P2", log_key=key, queue_key=key)
+        SdkCallProvider(stack, "P2", logs_key=key, queue_key=key)
 
 
 @pytest.mark.parametrize(
@@ -1002,7 +1002,7 @@ def test_rule_set_refuses_duplicates_and_provider_is_one_per_stack() -> None:
 def test_macie_discovery_rejects_invalid_props(changes: dict[str, Any], message: str) -> None:
     stack = _stack()
     key = kms.Key(stack, "Key")
-    provider = SdkCallProvider(stack, "P", log_key=key, queue_key=key)
+    provider = SdkCallProvider(stack, "P", logs_key=key, queue_key=key)
     kwargs = {"provider": provider, "job_name": "j", "bucket_names": ["b1"], **changes}
     with pytest.raises(ValueError, match=message):
         MacieDiscovery(stack, "M", **copy.copy(kwargs))

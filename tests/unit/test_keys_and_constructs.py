@@ -208,7 +208,9 @@ def test_encrypted_log_group_is_retained_encrypted_and_refuses_an_unknown_retent
 
     stack = cdk.Stack(cdk.App(), "LogGroups")
     key = kms.Key(stack, "Key")
-    encrypted_log_group(stack, "Logs", key=key, retention_days=90, log_group_name="/team/app")
+    encrypted_log_group(
+        stack, "Logs", encryption_key=key, retention_days=90, log_group_name="/team/app"
+    )
     template = Template.from_stack(stack)
     template.has_resource(
         "AWS::Logs::LogGroup",
@@ -222,4 +224,4 @@ def test_encrypted_log_group_is_retained_encrypted_and_refuses_an_unknown_retent
         },
     )
     with pytest.raises(ValueError, match=r"log group Other: retention_days=10; allowed \(1, 3, 5"):
-        encrypted_log_group(stack, "Other", key=key, retention_days=10)
+        encrypted_log_group(stack, "Other", encryption_key=key, retention_days=10)

@@ -268,7 +268,7 @@ def test_model_governance_alone() -> None:
         card_name="c",
         card=card,
         card_status="Draft",
-        kms_key=kms.Key(stack, "K"),
+        encryption_key=kms.Key(stack, "K"),
     )
     raw = Template.from_stack(stack).to_json()
     (resource,) = resources_of(raw, "AWS::SageMaker::ModelCard").values()
@@ -281,7 +281,7 @@ def test_model_governance_alone() -> None:
             card_name="c",
             card=card,
             card_status="Published",
-            kms_key=kms.Key(_stack(), "K"),
+            encryption_key=kms.Key(_stack(), "K"),
         )
 
 
@@ -338,7 +338,7 @@ def test_studio_domain_and_monitor_reject_bad_props() -> None:
             subnets=[],
             endpoint_security_group=ec2.SecurityGroup(stack, "E", vpc=vpc),
             s3_prefix_list_id="pl-12345678",
-            kms_key=kms.Key(stack, "K"),
+            encryption_key=kms.Key(stack, "K"),
             default_execution_role=role,
         )
     with pytest.raises(ValueError, match=r"instance_type 'ml\.p4d\.24xlarge'"):

@@ -45,7 +45,7 @@ def build(app: cdk.App) -> None:
     alerts = add_security_alerts(
         stack,
         prefix=PREFIX,
-        key=key,
+        encryption_key=key,
         email="security-alerts@example.com",
         partition=stack.partition,
         region=stack.region,
@@ -108,7 +108,7 @@ def build(app: cdk.App) -> None:
         prefix=PREFIX,
         vpc=vpc,
         allowed_subnets=vpc.private_subnets,
-        key=key,
+        encryption_key=key,
         log_retention_days=365,
         reserved_concurrency=1,
         depends_on=after_recorder,
@@ -118,7 +118,7 @@ def build(app: cdk.App) -> None:
     )
 
     provider = SdkCallProvider(
-        stack, "SdkCalls", log_key=key, queue_key=key, log_retention_days=365
+        stack, "SdkCalls", logs_key=key, queue_key=key, log_retention_days=365
     )
     alerts.alarm_on_queue(stack, "SdkCalls", provider.dead_letter_queue.queue, PREFIX)
     MacieDiscovery(

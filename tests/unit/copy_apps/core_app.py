@@ -73,7 +73,7 @@ def build(app: cdk.App) -> None:
     )
 
     provider = SdkCallProvider(
-        stack, "SdkCalls", log_key=logs_key, queue_key=queue_key, log_retention_days=90
+        stack, "SdkCalls", logs_key=logs_key, queue_key=queue_key, log_retention_days=90
     )
     setting_arn = f"arn:aws:ssm:us-east-1:123456789012:servicesetting{SETTING}"
     update = cr.AwsSdkCall(
@@ -103,7 +103,7 @@ def build(app: cdk.App) -> None:
         alarm_on_queue(stack, name, queue, topic, "team-dev")
     # A dead-letter queue of its own for an EventBridge target (as PhiRedactionPipeline does).
     schedule_dead_letters = DeadLetterQueue(
-        stack, "ScheduleDeadLetters", key=queue_key, owner="the nightly schedule's"
+        stack, "ScheduleDeadLetters", encryption_key=queue_key, owner="the nightly schedule's"
     )
     events.Rule(
         stack,

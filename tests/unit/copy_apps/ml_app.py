@@ -126,7 +126,7 @@ def build(app: cdk.App) -> None:
         encrypted_log_group(
             stack,
             f"LogGroup{name[0].upper()}{name[1:]}",
-            key=logs_key,
+            encryption_key=logs_key,
             retention_days=90,
             log_group_name=f"/aws/sagemaker/{name}",
         )
@@ -164,7 +164,7 @@ def build(app: cdk.App) -> None:
         subnets=vpc.private_subnets,
         endpoint_security_group=endpoints,
         s3_prefix_list_id=S3_PREFIX_LIST,
-        kms_key=data_key,
+        encryption_key=data_key,
         default_execution_role=roles.data_scientist,
         user_profiles=[
             ("data-scientist-1", roles.data_scientist),
@@ -181,7 +181,7 @@ def build(app: cdk.App) -> None:
         card_name=card_name,
         card=parse_model_card(CARD),
         card_status="Draft",
-        kms_key=data_key,
+        encryption_key=data_key,
     )
     roles.allow_governance(model_package_group=governance.group_name, model_card=card_name)
 
