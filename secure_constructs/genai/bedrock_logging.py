@@ -26,6 +26,7 @@ from ..core.managed_policy_role import (
     ACTIONS_WITHOUT_RESOURCE_TYPES,
     acknowledge_wildcards,
 )
+from ..core.sdk_calls import SdkCallProvider
 from ..core.sizing import LOG_RETENTION_DAYS
 
 LOG_STREAM = "aws/bedrock/modelinvocations"
@@ -94,6 +95,12 @@ class BedrockInvocationLogging(Construct):
                 f"allowed {LOG_RETENTION_DAYS}"
             )
         stack = cdk.Stack.of(self)
+        if any(isinstance(node, SdkCallProvider) for node in stack.node.find_all()):
+            raise ValueError(
+                f"BedrockInvocationLogging {construct_id}: the stack has an SdkCallProvider, whose "
+                "role would run this construct's call without its permissions; put it in a stack "
+                "without one"
+            )
         source = {
             "StringEquals": {"aws:SourceAccount": stack.account},
             "ArnLike": {

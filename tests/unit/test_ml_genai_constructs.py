@@ -437,6 +437,18 @@ def test_invocation_logging_rejects_bad_props() -> None:
         )
 
 
+def test_invocation_logging_refuses_a_stack_with_an_sdk_call_provider() -> None:
+    from secure_constructs.core.sdk_calls import SdkCallProvider
+
+    stack = _stack()
+    key = kms.Key(stack, "K")
+    SdkCallProvider(stack, "Calls", logs_key=key, queue_key=key)
+    with pytest.raises(ValueError, match="the stack has an SdkCallProvider"):
+        BedrockInvocationLogging(
+            stack, "L", bucket=s3.Bucket(stack, "B"), bucket_key=key, prefix="b/", logs_key=key
+        )
+
+
 def test_one_wildcard_acknowledged_with_evidence_for_a_same_stack_reference(
     tmp_path: Path,
 ) -> None:
