@@ -63,7 +63,7 @@ setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 synth: setup
 	rm -rf cdk.out
 	$(PY) -m tools.synth --outdir cdk.out $(if $(ENV),--env $(ENV),)
-	$(PY) -m gates cdk.out --checkov $(CHECKOV_VENV)/bin/checkov
+	$(PY) -m gates cdk.out --checkov $(CHECKOV_VENV)/bin/checkov --cache .gate-cache
 
 test: setup lint typecheck unit
 
@@ -113,4 +113,4 @@ lock:
 	{ echo "# Full resolved set for .venv-checkov (requirements-checkov.txt), python 3.11. Regenerate with: make lock"; /tmp/lock-checkov/bin/pip freeze; } > constraints-checkov.txt
 
 clean:
-	rm -rf cdk.out $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .gate-cache $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

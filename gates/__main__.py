@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gates.assembly import AssemblyError, StackArtifact, stacks
+from gates.cache import GateCache
 from gates.cost import PRICE_SOURCE, estimate
 from gates.nag_report import PACK_SOURCES, acknowledgement_counts, read_findings, rule_counts
 from gates.policy_refs import run_policy_refs
@@ -73,6 +74,10 @@ def render(results: list[GateResult], all_stacks: list[StackArtifact]) -> str:
             f"  {result.name:{width}} {rules:>6} {len(result.findings):>9}"
             f" {result.acknowledged:>13} {result.library_acknowledged:>15}"
         )
+    reused = [r for r in results if r.cached]
+    if reused:
+        said = ", ".join(f"{r.name} {r.cached} of {r.templates}" for r in reused)
+        lines += ["", f"Templates unchanged since an earlier run, results from the cache: {said}."]
     lines += ["", f"Fixed monthly cost ({PRICE_SOURCE}; data and usage extra):"]
     lines += [f"  {estimate(env, env_stacks).line()}" for env, env_stacks in by_env.items()]
     failing = [f for r in results for f in r.findings]
@@ -89,14 +94,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gates", description=__doc__)
     parser.add_argument("outdir", type=Path, help="the cloud assembly directory (cdk.out)")
     parser.add_argument("--checkov", default="checkov", help="checkov executable")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="keep cfn-lint and checkov results per template here (gates/cache.py); "
+        "an unchanged template skips them",
+    )
     args = parser.parse_args(argv)
+    cache = GateCache(args.cache) if args.cache else None
     try:
         all_stacks = stacks(args.outdir)
         # cfn-lint and checkov are separate processes of about 12 s each: run them at once
         # (2 cores) while cdk-nag's report and the policy-reference gate are read here.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            cfn_lint = pool.submit(run_cfn_lint, all_stacks)
-            checkov = pool.submit(run_checkov, args.outdir, args.checkov)
+            cfn_lint = pool.submit(run_cfn_lint, all_stacks, None, cache)
+            checkov = pool.submit(run_checkov, args.outdir, args.checkov, cache)
             nag = nag_results(args.outdir)
             policy_refs = run_policy_refs(all_stacks)
             results = [*nag, cfn_lint.result(), checkov.result(), policy_refs]
@@ -113,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                 "acknowledged": r.acknowledged,
                 "acknowledged_by_aws_cdk_lib": r.library_acknowledged,
                 "checks_evaluated": r.checks_evaluated,
+                "templates": r.templates,
+                "templates_from_cache": r.cached,
             }
             for r in results
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,3 +113,37 @@ def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def pruned_copy(source: Path, outdir: Path, *, keep: int) -> list[StackArtifact]:
+    """Copy the assembly ``source`` to ``outdir`` keeping only its first ``keep`` stacks.
+
+    Stacks of other stages go with their nested assembly; the copy is a valid assembly that the
+    gates read like the original (the stacks kept have no dependency on those dropped when they
+    come first: keys, then network). Returns the stacks kept.
+    """
+    shutil.copytree(source, outdir)
+    kept = stacks(outdir)[:keep]
+    kept_ids = {s.artifact_id for s in kept}
+    stage_dirs = {s.template_path.parent for s in kept}
+    root = json.loads((outdir / "manifest.json").read_text())
+    for artifact_id, artifact in list(root["artifacts"].items()):
+        nested = artifact.get("properties", {}).get("directoryName")
+        if artifact["type"] == "cdk:cloud-assembly" and outdir / nested not in stage_dirs:
+            del root["artifacts"][artifact_id]
+            shutil.rmtree(outdir / nested)
+    (outdir / "manifest.json").write_text(json.dumps(root))
+    for stage_dir in stage_dirs:
+        stage = json.loads((stage_dir / "manifest.json").read_text())
+        stage["artifacts"] = {
+            artifact_id: artifact
+            for artifact_id, artifact in stage["artifacts"].items()
+            if artifact["type"] != "aws:cloudformation:stack" or artifact_id in kept_ids
+        }
+        (stage_dir / "manifest.json").write_text(json.dumps(stage))
+        for template in stage_dir.glob("*.template.json"):
+            if template not in {s.template_path for s in kept}:
+                template.unlink()
+    found = stacks(outdir)
+    assert [s.artifact_id for s in found] == [s.artifact_id for s in kept]
+    return found

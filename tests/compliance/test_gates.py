@@ -23,7 +23,7 @@ from gates.tools import run_cfn_lint, run_checkov
 from platform_config import load_config
 from secure_constructs.core.compliance import acknowledge
 from stacks.stage import build_stages
-from tests.conftest import CDK_JSON_CONTEXT, ROOT, Synthesized, new_app
+from tests.conftest import CDK_JSON_CONTEXT, ROOT, Synthesized, new_app, pruned_copy
 
 CHECKOV = os.environ.get("CHECKOV_BIN", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
 
@@ -178,18 +178,28 @@ class GatesRun:
         return found
 
 
-def _run_gates(outdir: Path) -> GatesRun:
-    process = _gates(str(outdir))
+def _run_gates(outdir: Path, cache: Path | None = None) -> GatesRun:
+    process = _gates(str(outdir), *(["--cache", str(cache)] if cache else []))
     summary = outdir / "gates-summary.json"
     rows = json.loads(summary.read_text())["gates"] if process.returncode < 2 else []
     return GatesRun(process, rows)
 
 
 @pytest.fixture(scope="module")
-def platform_gates(synthesized: Synthesized) -> GatesRun:
-    """The gates CLI run once over the platform (cfn-lint and checkov take ~12 s each)."""
+def gate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty result cache (gates/cache.py), filled by the platform run below."""
+    return tmp_path_factory.mktemp("gate-cache")
+
+
+@pytest.fixture(scope="module")
+def platform_gates(synthesized: Synthesized, gate_cache: Path) -> GatesRun:
+    """The gates CLI run once over the platform (cfn-lint and checkov take ~10 s each), with a
+    cold cache: every template is linted and scanned, and the results are kept for the tests of
+    the cache below."""
     assert Path(CHECKOV).exists(), f"checkov not installed at {CHECKOV}; run 'make test'"
-    return _run_gates(synthesized.outdir)
+    run = _run_gates(synthesized.outdir, gate_cache)
+    assert all(row["templates_from_cache"] == 0 for row in run.rows)
+    return run
 
 
 def test_cfn_lint_finds_nothing(platform_gates: GatesRun) -> None:
@@ -214,28 +224,10 @@ def test_checkov_finds_nothing(synthesized: Synthesized, platform_gates: GatesRu
 
 @pytest.fixture
 def broken_assembly(synthesized: Synthesized, tmp_path: Path) -> Path:
-    """A copy of the assembly, cut to its first stack, with a public, unencrypted bucket slipped
-    into that stack's template (one template keeps cfn-lint's and checkov's runs short)."""
+    """A copy of the assembly with a public, unencrypted bucket slipped into one template."""
     outdir = tmp_path / "cdk.out"
     shutil.copytree(synthesized.outdir, outdir)
-    first = stacks(outdir)[0]
-    stage_dir = first.template_path.parent
-    root = json.loads((outdir / "manifest.json").read_text())
-    for artifact_id, artifact in list(root["artifacts"].items()):
-        nested = artifact.get("properties", {}).get("directoryName")
-        if artifact["type"] == "cdk:cloud-assembly" and outdir / nested != stage_dir:
-            del root["artifacts"][artifact_id]
-            shutil.rmtree(outdir / nested)
-    (outdir / "manifest.json").write_text(json.dumps(root))
-    stage = json.loads((stage_dir / "manifest.json").read_text())
-    stage["artifacts"] = {
-        artifact_id: artifact
-        for artifact_id, artifact in stage["artifacts"].items()
-        if artifact["type"] != "aws:cloudformation:stack" or artifact_id == first.artifact_id
-    }
-    (stage_dir / "manifest.json").write_text(json.dumps(stage))
-    assert [s.artifact_id for s in stacks(outdir)] == [first.artifact_id]
-    template_path = first.template_path
+    template_path = stacks(outdir)[0].template_path
     template = json.loads(template_path.read_text())
     template["Resources"]["SlippedBucket"] = {
         "Type": "AWS::S3::Bucket",
@@ -243,6 +235,24 @@ def broken_assembly(synthesized: Synthesized, tmp_path: Path) -> Path:
     }
     template_path.write_text(json.dumps(template))
     return outdir
+
+
+def test_a_cached_run_reports_exactly_what_the_run_did(
+    synthesized: Synthesized, platform_gates: GatesRun, gate_cache: Path, tmp_path: Path
+) -> None:
+    """Every template unchanged: cfn-lint and checkov are not run, the rows are the same."""
+    outdir = tmp_path / "cdk.out"
+    shutil.copytree(synthesized.outdir, outdir)
+    warm = _run_gates(outdir, gate_cache)
+    assert warm.process.returncode == 0, warm.process.stdout + warm.process.stderr
+    templates = len(stacks(outdir))
+    for cold_row, warm_row in zip(platform_gates.rows, warm.rows, strict=True):
+        cached = warm_row.pop("templates_from_cache")
+        assert cached == (
+            templates if warm_row["name"].split()[0] in ("cfn-lint", "checkov") else 0
+        )
+        assert {k: v for k, v in cold_row.items() if k != "templates_from_cache"} == warm_row
+    assert "results from the cache: cfn-lint" in warm.process.stdout
 
 
 # --- the gates CLI -----------------------------------------------------------------------------
@@ -270,15 +280,23 @@ def test_gates_cli_summary_on_the_platform(
     assert policy_row["rules"] == 3 and policy_row["checks_evaluated"] > 500
 
 
-def test_gates_fail_on_a_bad_template_and_the_cli_says_so(broken_assembly: Path) -> None:
-    """cfn-lint and checkov each catch the slipped bucket, and the CLI exits 1 naming it."""
-    run = _run_gates(broken_assembly)
+def test_gates_fail_on_a_bad_template_and_the_cli_says_so(
+    broken_assembly: Path, platform_gates: GatesRun, gate_cache: Path
+) -> None:
+    """cfn-lint and checkov each catch the slipped bucket, and the CLI exits 1 naming it.
+
+    With the platform run's cache: the changed template misses it (only it is linted and
+    scanned), every other template hits."""
+    run = _run_gates(broken_assembly, gate_cache)
     assert run.process.returncode == 1
     assert "FAILED" in run.process.stdout and "SlippedBucket" in run.process.stdout
     lint = run.row("cfn-lint ")["findings"]
     assert any("BogusProperty" in f for f in lint), lint
     checkov = run.row("checkov ")["findings"]
     assert any("SlippedBucket" in f for f in checkov), checkov
+    templates = len(stacks(broken_assembly))
+    assert run.row("cfn-lint ")["templates_from_cache"] == templates - 1
+    assert run.row("checkov ")["templates_from_cache"] == templates - 1
 
 
 def test_gates_cli_without_an_assembly(tmp_path: Path) -> None:
@@ -374,13 +392,14 @@ def test_cfn_lint_that_crashes_is_an_error(synthesized: Synthesized, tmp_path: P
         run_cfn_lint(synthesized.artifacts, no_rules)
 
 
-def test_checkov_that_scans_nothing_is_an_error(tmp_path: Path) -> None:
+def test_checkov_that_scans_nothing_is_an_error(synthesized: Synthesized, tmp_path: Path) -> None:
     from gates.tools import GateToolError
 
     empty = '{"check_type": "cloudformation", "results": {}, "summary": {"passed": 0, "failed": 0}}'
     fake = _fake_tool(tmp_path, "checkov", f"echo '{empty}'")
+    pruned_copy(synthesized.outdir, tmp_path / "cdk.out", keep=1)
     with pytest.raises(GateToolError, match="evaluated no check"):
-        run_checkov(tmp_path, fake)
+        run_checkov(tmp_path / "cdk.out", fake)
 
 
 def test_gates_cli_reads_reports_without_the_cdk_libraries() -> None:
