@@ -16,14 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-CONTENT_FILTER_TYPES: tuple[str, ...] = (
-    "HATE",
-    "INSULTS",
-    "SEXUAL",
-    "VIOLENCE",
-    "MISCONDUCT",
-    "PROMPT_ATTACK",
-)
+CONTENT_FILTER_TYPES = ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT", "PROMPT_ATTACK")
 """Every content filter a guardrail offers; the platform requires all six to be configured."""
 
 FILTER_STRENGTHS: tuple[str, ...] = ("NONE", "LOW", "MEDIUM", "HIGH")
