@@ -1,0 +1,1 @@
+"""Rules: bedrock (being written)."""

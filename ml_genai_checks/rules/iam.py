@@ -1,0 +1,1 @@
+"""Rules: iam (being written)."""
