@@ -29,7 +29,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 PORT ?= 5125
 
-.PHONY: help setup synth gates test lint typecheck unit bench deploy-local preflight snapshot lock clean
+.PHONY: help setup synth gates test lint typecheck unit bench deploy-local preflight snapshot lock rules-doc clean
 
 help:
 	@echo "make synth   set up, synthesize every environment (ENV=dev for one), run every gate, print a summary"
@@ -111,6 +111,10 @@ lock:
 	{ echo "# Full resolved set for .venv (requirements-dev.txt), python 3.11. Regenerate with: make lock"; /tmp/lock-venv/bin/pip freeze; } > constraints.txt
 	$(PYTHON) -m venv /tmp/lock-checkov && /tmp/lock-checkov/bin/pip install --quiet -r requirements-checkov.txt
 	{ echo "# Full resolved set for .venv-checkov (requirements-checkov.txt), python 3.11. Regenerate with: make lock"; /tmp/lock-checkov/bin/pip freeze; } > constraints-checkov.txt
+
+# The rule table in ml_genai_checks/README.md, from the registered rules.
+rules-doc: $(VENV)/.installed
+	$(PY) -m tools.rule_table
 
 clean:
 	rm -rf cdk.out .gate-cache $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

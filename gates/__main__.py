@@ -12,37 +12,82 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import ml_genai_checks.rules  # noqa: F401 - registers the rules (pure Python, no jsii)
 from gates.assembly import AssemblyError, StackArtifact, stacks
 from gates.cache import GateCache
 from gates.cost import PRICE_SOURCE, estimate
-from gates.nag_report import PACK_SOURCES, acknowledgement_counts, read_findings, rule_counts
+from gates.nag_report import (
+    PACK_SOURCES,
+    REPORT_FILE,
+    acknowledgement_counts,
+    read_findings,
+    rule_counts,
+)
 from gates.policy_refs import run_policy_refs
 from gates.tools import GateResult, GateToolError, run_cfn_lint, run_checkov
+from ml_genai_checks.model import REGISTRY
+from ml_genai_checks.run_record import RUN_RECORD
 
 SUMMARY_FILE = "gates-summary.json"
 CDK_BUILTIN = "CloudFormation-Validate"
 
 
-def nag_results(outdir: Path) -> list[GateResult]:
-    """One result per cdk-nag pack, plus CDK's own built-in CloudFormation rules."""
+RULE_PACK = "MLGenAIChecks"
+"""The ML/GenAI rule pack's plugin name (``ml_genai_checks``), a row beside cdk-nag's."""
+
+
+def ran_plugins(outdir: Path) -> set[str]:
+    """Names of the validation plugins whose report is in ``validation-report.json``."""
+    path = outdir / REPORT_FILE
+    if not path.exists():
+        return {RULE_PACK} if any(outdir.glob(f"**/{RUN_RECORD}")) else set()
+    report = json.loads(path.read_text(encoding="utf-8"))
+    found = {
+        str(p.get("pluginName", "")).replace(" ", "-") for p in report.get("pluginReports", [])
+    }
+    # CDK leaves a plugin with nothing to report out of the file; the rule pack records its run.
+    if any(outdir.glob(f"**/{RUN_RECORD}")):
+        found.add(RULE_PACK)
+    return found
+
+
+def nag_results(outdir: Path, expected: Sequence[str] | None = None) -> list[GateResult]:
+    """One result per cdk-nag pack and the rule pack, plus CDK's built-in CloudFormation rules.
+
+    A pack whose report is absent did not run: its row says so and, when the pack is
+    ``expected`` (all of them unless the caller names which), fails the gate; a pack not
+    expected and not run is shown as not run, never as passed.
+    """
     findings = read_findings(outdir)
     acks = acknowledgement_counts(outdir)
     library_acks = acknowledgement_counts(outdir, ours=False)
-    counts = rule_counts()
+    counts = {**rule_counts(), RULE_PACK: len(REGISTRY)}
+    ran = ran_plugins(outdir)
+    wanted = set(expected) if expected is not None else {*counts}
     results = []
-    for name, _ in PACK_SOURCES:
-        results.append(
-            GateResult(
-                name=f"cdk-nag {name}",
-                rules=counts[name],
-                findings=[f.line() for f in findings if f.pack == name],
-                acknowledged=acks.get(name, 0),
-                library_acknowledged=library_acks.get(name, 0),
-            )
+    for name in [*(n for n, _ in PACK_SOURCES), RULE_PACK]:
+        label = f"cdk-nag {name}" if name != RULE_PACK else "ml_genai_checks"
+        result = GateResult(
+            name=label,
+            rules=counts[name],
+            findings=[f.line() for f in findings if f.pack == name],
+            acknowledged=acks.get(name, 0),
+            library_acknowledged=library_acks.get(name, 0),
         )
+        if name not in ran:
+            result.name = f"{label} (no report)"
+            result.rules = 0
+            if name in wanted:
+                result.findings.append(
+                    f"{name}: no report in {outdir / REPORT_FILE}: the pack did not run during "
+                    "synthesis, or ran and reported nothing at all (CDK then leaves it out); "
+                    "register it, or name the packs you expect with --packs"
+                )
+        results.append(result)
     results.append(
         GateResult(
             name=f"CDK {CDK_BUILTIN}",
@@ -95,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outdir", type=Path, help="the cloud assembly directory (cdk.out)")
     parser.add_argument("--checkov", default="checkov", help="checkov executable")
     parser.add_argument(
+        "--packs",
+        default=None,
+        help="comma-separated packs the assembly must have run (default: every cdk-nag pack "
+        f"and {RULE_PACK}); any other pack that did not run is shown as not run",
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
         default=None,
@@ -103,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     cache = GateCache(args.cache) if args.cache else None
+    expected = [p.strip() for p in args.packs.split(",") if p.strip()] if args.packs else None
     try:
         all_stacks = stacks(args.outdir)
         # cfn-lint and checkov are separate processes of about 12 s each: run them at once
@@ -110,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=2) as pool:
             cfn_lint = pool.submit(run_cfn_lint, all_stacks, None, cache)
             checkov = pool.submit(run_checkov, args.outdir, args.checkov, cache)
-            nag = nag_results(args.outdir)
+            nag = nag_results(args.outdir, expected)
             policy_refs = run_policy_refs(all_stacks)
             results = [*nag, cfn_lint.result(), checkov.result(), policy_refs]
     except (AssemblyError, GateToolError) as err:

@@ -14,6 +14,8 @@ PRICE_SOURCE = (
 NAT_GATEWAY_HOURLY = 0.045  # USD per NAT gateway hour; data processed is $0.045/GB extra
 INTERFACE_ENDPOINT_AZ_HOURLY = 0.01  # USD per endpoint per AZ hour; data is $0.01/GB extra
 KMS_KEY_MONTHLY = 1.00  # USD per customer-managed key; rotated versions add up to $2 more
+PRICED_REGIONS = frozenset({"us-east-1"})
+"""Regions whose list prices the constants above are; other regions are not priced."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class CostEstimate:
     nat_gateways: int
     endpoint_azs: int
     kms_keys: int
+    regions: tuple[str, ...] = ("us-east-1",)
 
     @property
     def monthly(self) -> float:
@@ -35,7 +38,15 @@ class CostEstimate:
         )
 
     def line(self) -> str:
-        """One line: counts times unit prices, and the monthly total."""
+        """One line: counts times unit prices and the monthly total, or why there is none."""
+        unpriced = sorted(set(self.regions) - PRICED_REGIONS)
+        if unpriced:
+            return (
+                f"{self.environment}: not priced: list prices known for "
+                f"{', '.join(sorted(PRICED_REGIONS))} only, the stacks are in "
+                f"{', '.join(unpriced)} (NAT gateways {self.nat_gateways}, interface "
+                f"endpoint-AZs {self.endpoint_azs}, KMS keys {self.kms_keys})"
+            )
         nat = NAT_GATEWAY_HOURLY * HOURS_PER_MONTH
         endpoint = INTERFACE_ENDPOINT_AZ_HOURLY * HOURS_PER_MONTH
         return (
@@ -57,4 +68,5 @@ def estimate(environment: str, stacks: list[StackArtifact]) -> CostEstimate:
                 endpoint_azs += len(props.get("SubnetIds", []))
             elif kind == "AWS::KMS::Key":
                 keys += 1
-    return CostEstimate(environment, nat, endpoint_azs, keys)
+    regions = tuple(sorted({stack.region for stack in stacks}))
+    return CostEstimate(environment, nat, endpoint_azs, keys, regions)

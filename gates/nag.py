@@ -19,6 +19,7 @@ from gates.nag_report import (
     read_findings,
     rule_counts,
 )
+from ml_genai_checks.plugin import MLGenAIChecks
 
 __all__ = [
     "ACK_METADATA_TYPE",
@@ -52,5 +53,5 @@ def register_packs(app: cdk.App) -> list[cdk_nag.NagPack]:
     the stacks that have them.
     """
     packs = [pack_class(app) for pack_class, _ in PACKS]
-    cdk.Validations.of(app).add_plugins(*packs)
+    cdk.Validations.of(app).add_plugins(*packs, MLGenAIChecks())
     return packs

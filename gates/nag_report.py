@@ -138,8 +138,16 @@ def acknowledgements(outdir: Path) -> list[Acknowledgement]:
 
 
 def acknowledgement_counts(outdir: Path, *, ours: bool = True) -> Counter[str]:
-    """Acknowledgements per pack name: this project's (default) or aws-cdk-lib's own."""
-    return Counter(a.pack for a in acknowledgements(outdir) if a.ours == ours)
+    """Acknowledgements per pack name: the app's own (default) or aws-cdk-lib's.
+
+    In an app built with this project's ``acknowledge`` helper, its marker tells the two apart.
+    Another team's app has no marker: then every acknowledgement is counted as the app's (it
+    is the caller who acknowledged; aws-cdk-lib's few cannot be told apart there).
+    """
+    found = acknowledgements(outdir)
+    if not any(a.ours for a in found):
+        return Counter(a.pack for a in found) if ours else Counter()
+    return Counter(a.pack for a in found if a.ours == ours)
 
 
 _PACK_PREFIX = re.compile(

@@ -14,7 +14,7 @@ from pathlib import Path
 from ml_genai_checks.engine import run
 from ml_genai_checks.loader import LoadError, load
 from ml_genai_checks.model import REGISTRY
-from ml_genai_checks.report import as_json, sarif, text
+from ml_genai_checks.report import as_json, rule_table, sarif, text
 
 FORMATS = {"text": text, "json": as_json, "sarif": sarif}
 
@@ -28,11 +28,19 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = _Parser(prog="python -m ml_genai_checks", description=__doc__)
-    parser.add_argument("paths", nargs="+", type=Path, help="template files or cdk.out folders")
+    parser.add_argument("paths", nargs="*", type=Path, help="template files or cdk.out folders")
     parser.add_argument("--format", choices=sorted(FORMATS), default="text")
     parser.add_argument("--output", type=Path, help="write the report here (default: stdout)")
     parser.add_argument("--rule", action="append", default=[], help="run only this rule ID")
+    parser.add_argument(
+        "--list-rules", action="store_true", help="print every rule as a Markdown table"
+    )
     args = parser.parse_args(argv)
+    if args.list_rules:
+        print(rule_table())
+        return 0
+    if not args.paths:
+        parser.error("give at least one PATH (a template file or a cdk.out folder)")
     unknown = sorted(set(args.rule) - set(REGISTRY))
     if unknown:
         print(f"ml_genai_checks: unknown rule {unknown[0]!r}", file=sys.stderr)
@@ -53,5 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(f.failed for f in findings) else 0
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """Console-script entry point (``ml-genai-checks``)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console()

@@ -9,6 +9,7 @@ the pack. A violation names the rule, the stack's template, the logical ID and t
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from ml_genai_checks.engine import PACK, Finding, run
 from ml_genai_checks.loader import Loaded, read_template_file
 from ml_genai_checks.model import REGISTRY, Template
 from ml_genai_checks.report import version
+from ml_genai_checks.run_record import RUN_RECORD
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
@@ -59,6 +61,7 @@ class MLGenAIChecks:
             for stack in context.stack_templates
         ]
         findings = run([Loaded(Path("."), templates)], self._rule_ids)
+        _record_run(templates, findings, self.rule_ids or [])
         by_rule: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
             if finding.failed:
@@ -83,6 +86,21 @@ class MLGenAIChecks:
         return cdk.PolicyValidationPluginReport(
             success=not violations, violations=violations, plugin_version=version()
         )
+
+
+def _record_run(templates: list[Template], findings: list[Finding], rule_ids: list[str]) -> None:
+    by_folder: dict[Path, list[str]] = defaultdict(list)
+    for template in templates:
+        by_folder[template.path.parent].append(template.path.name)
+    for folder, names in by_folder.items():
+        record = {
+            "pack": PACK,
+            "version": version(),
+            "rules": rule_ids,
+            "templates": sorted(names),
+            "failed": sum(1 for f in findings if f.failed and f.template.path.parent == folder),
+        }
+        (folder / RUN_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
 
 def _known(value: str | None) -> str | None:

@@ -17,9 +17,23 @@ INFORMATION_URI = "https://github.com/secure-ml/secure-ml-platform#ml_genai_chec
 def version() -> str:
     """The installed package's version, or ``0.0.0`` when run from a checkout."""
     try:
-        return metadata.version("secure-ml-platform")
+        return metadata.version("ml-genai-checks")
     except metadata.PackageNotFoundError:
         return "0.0.0"
+
+
+def rule_table() -> str:
+    """Every rule as a Markdown table (ID, what it checks, seed topic, controls)."""
+    lines = [
+        "| Rule | Checks | Seed topic | HIPAA | NIST 800-53 | PCI DSS |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in REGISTRY.values():
+        controls = [", ".join(r.controls.get(k, [])) for k in ("HIPAA", "NIST", "PCI")]
+        lines.append(
+            f"| `{r.rule_id}` | {r.title} | {r.seed_topic} | " + " | ".join(controls) + " |"
+        )
+    return "\n".join(lines)
 
 
 def text(findings: Sequence[Finding]) -> str:

@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from platform_config import EnvironmentConfig
-from secure_constructs.core.compliance import KnownNoncompliance
+from secure_constructs.core.compliance import KnownNoncompliance, acknowledge
 from secure_constructs.core.secure_function import SecureFunction
 from secure_constructs.data.phi_pipeline import PhiRedactionPipeline
 from secure_constructs.data.secure_bucket import SecureBucket
@@ -114,6 +114,14 @@ class GenAiStack(PlatformStack):
                 image_data=genai.invocation_logging.image_data,
                 embedding_data=genai.invocation_logging.embedding_data,
                 reserved_concurrency=env.reserved_concurrency.genai_deploy_calls,
+            )
+        else:
+            acknowledge(
+                self,
+                "MLGenAIChecks::MLGenAI-BedrockInvocationLogging",
+                "Model invocation logging is owned outside this app for this account and region "
+                "(audit.account_services omits bedrock_invocation_logging); make preflight checks "
+                "that it is configured before a deploy.",
             )
 
         others = [m for m in genai.allowed_model_ids if m != genai.default_model_id]
