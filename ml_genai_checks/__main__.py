@@ -15,6 +15,7 @@ from ml_genai_checks.engine import run
 from ml_genai_checks.loader import LoadError, load
 from ml_genai_checks.model import REGISTRY
 from ml_genai_checks.report import as_json, rule_table, sarif, text
+from ml_genai_checks.rules.bedrock import MIN_INPUT_STRENGTH, STRENGTHS, configure
 
 FORMATS = {"text": text, "json": as_json, "sarif": sarif}
 
@@ -35,7 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--list-rules", action="store_true", help="print every rule as a Markdown table"
     )
+    parser.add_argument(
+        "--min-guardrail-input-strength",
+        choices=STRENGTHS,
+        default=MIN_INPUT_STRENGTH,
+        help="the weakest InputStrength a guardrail content filter may have (default HIGH)",
+    )
     args = parser.parse_args(argv)
+    configure(min_input_strength=args.min_guardrail_input_strength)
     if args.list_rules:
         print(rule_table())
         return 0

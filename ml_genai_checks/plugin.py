@@ -20,18 +20,27 @@ from ml_genai_checks.engine import PACK, Finding, run
 from ml_genai_checks.loader import Loaded, read_template_file
 from ml_genai_checks.model import REGISTRY, Template
 from ml_genai_checks.report import version
+from ml_genai_checks.rules.bedrock import configure
 from ml_genai_checks.run_record import RUN_RECORD
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
 class MLGenAIChecks:
-    """The ML/GenAI rule pack inside synthesis (every rule, or ``rule_ids``)."""
+    """The ML/GenAI rule pack inside synthesis (every rule, or ``rule_ids``).
 
-    def __init__(self, rule_ids: list[str] | None = None) -> None:
+    ``min_guardrail_input_strength`` is the weakest content-filter input strength a guardrail may
+    have (``MLGenAI-BedrockGuardrailContentFilters``; NONE, LOW, MEDIUM or HIGH, default HIGH).
+    """
+
+    def __init__(
+        self, rule_ids: list[str] | None = None, *, min_guardrail_input_strength: str = "HIGH"
+    ) -> None:
         unknown = sorted(set(rule_ids or []) - set(REGISTRY))
         if unknown:
             raise ValueError(f"MLGenAIChecks: unknown rule {unknown[0]!r}")
         self._rule_ids = list(rule_ids) if rule_ids else None
+        self._min_strength = min_guardrail_input_strength
+        configure(min_input_strength=min_guardrail_input_strength)  # refuses an unknown value
 
     @property
     def name(self) -> str:
@@ -60,6 +69,7 @@ class MLGenAIChecks:
             )
             for stack in context.stack_templates
         ]
+        configure(min_input_strength=self._min_strength)
         findings = run([Loaded(Path("."), templates)], self._rule_ids)
         _record_run(templates, findings, self.rule_ids or [])
         by_rule: dict[str, list[Finding]] = defaultdict(list)

@@ -217,3 +217,28 @@ def test_gates_count_another_teams_acknowledgements_as_theirs(tmp_path: Path) ->
     assert acknowledgement_counts(tmp_path, ours=False)[RULE_PACK] == 0
     rows = {r.name: r for r in nag_results(tmp_path, expected=[RULE_PACK])}
     assert rows["ml_genai_checks"].acknowledged == 1 and rows["ml_genai_checks"].findings == []
+
+
+def test_the_guardrail_strength_minimum_is_configurable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    filters = [
+        {"Type": t, "InputStrength": "MEDIUM", "OutputStrength": "HIGH"}
+        for t in ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT")
+    ] + [{"Type": "PROMPT_ATTACK", "InputStrength": "MEDIUM", "OutputStrength": "NONE"}]
+    body = {
+        "Resources": {
+            "Guard": {
+                "Type": "AWS::Bedrock::Guardrail",
+                "Properties": {"ContentPolicyConfig": {"FiltersConfig": filters}},
+            }
+        }
+    }
+    path = _write(tmp_path, "guard.json", json.dumps(body))
+    rule = "MLGenAI-BedrockGuardrailContentFilters"
+    assert main([str(path), "--rule", rule]) == 1
+    assert main([str(path), "--rule", rule, "--min-guardrail-input-strength", "MEDIUM"]) == 0
+    assert main([str(path), "--rule", rule]) == 1  # each run starts from its own setting
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="min_input_strength 'STRONG'"):
+        MLGenAIChecks(min_guardrail_input_strength="STRONG")
