@@ -183,6 +183,7 @@ SINGLETONS: tuple[Singleton, ...] = (
         'remove "bedrock_invocation_logging" from audit.account_services if another '
         "environment or team owns it; or, if it may be replaced, delete it first: "
         "aws bedrock delete-model-invocation-logging-configuration",
+        service="bedrock_invocation_logging",
     ),
     Singleton(
         "enforced guardrail",

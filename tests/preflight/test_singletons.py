@@ -164,3 +164,20 @@ def test_macie_access_denied_means_not_enabled_only_when_it_says_so(
         account.queue()
         result = account.run()["macie"]
     assert (result.status, result.reason) == (status, reason)
+
+
+def test_invocation_logging_owned_elsewhere_must_be_configured(account: Account) -> None:
+    """The genai stack acknowledges MLGenAI-BedrockInvocationLogging then: this is the check."""
+    account.queue()  # the account has no invocation logging configuration
+    plan = account.plan
+    services = tuple(
+        s for s in plan.env.audit.account_services if s != "bedrock_invocation_logging"
+    )
+    plan = with_env(plan, audit=dataclasses.replace(plan.env.audit, account_services=services))
+    result = account.run(without_resources(plan, "Custom::BedrockInvocationLogging"))[
+        "invocation logging"
+    ]
+    assert result.status is Status.PROBLEM
+    assert (
+        "leaves bedrock_invocation_logging to someone else, but it is not enabled" in result.reason
+    )
