@@ -23,6 +23,7 @@ from platform_config.model import (
     GenAiConfig,
     MacieConfig,
     MlConfig,
+    OrganizationConfig,
     PlatformConfig,
     ReservedConcurrency,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "GenAiConfig",
     "MacieConfig",
     "MlConfig",
+    "OrganizationConfig",
     "PlatformConfig",
     "ReservedConcurrency",
     "load_config",

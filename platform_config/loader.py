@@ -17,6 +17,7 @@ from typing import Any
 
 from platform_config.model import CONTEXT_KEY, SELECT_KEY, EnvironmentConfig, PlatformConfig
 from platform_config.parse_environment import parse_environment
+from platform_config.parse_organization import parse_organization
 from platform_config.readers import ConfigError, get, no_unknown
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
@@ -40,7 +41,7 @@ def load_config(context: Mapping[str, Any], selected: str | None = None) -> Plat
     root = get(
         context, CONTEXT_KEY, CONTEXT_KEY, dict, "an object with 'project' and 'environments'"
     )
-    no_unknown(root, CONTEXT_KEY, {"project", "environments"})
+    no_unknown(root, CONTEXT_KEY, {"project", "environments", "organization"})
     project = get(root, "project", f"{CONTEXT_KEY}.project", str, "a string")
     if not _NAME.match(project):
         raise ConfigError(
@@ -60,9 +61,15 @@ def load_config(context: Mapping[str, Any], selected: str | None = None) -> Plat
         parse_environment(name, raw_envs[name], f"{envs_key}.{name}") for name in raw_envs
     ]
     _check_singleton_owners(environments, envs_key)
+    organization = None
+    if "organization" in root:
+        org_key = f"{CONTEXT_KEY}.organization"
+        raw_org = get(root, "organization", org_key, dict, "an object (see the README)")
+        organization = parse_organization(raw_org, org_key, environments)
     return PlatformConfig(
         project=project,
         environments=tuple(e for e in environments if selected in (None, e.name)),
+        organization=organization,
     )
 
 

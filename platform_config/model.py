@@ -252,8 +252,29 @@ class EnvironmentConfig:
 
 
 @dataclass(frozen=True)
+class OrganizationConfig:
+    """The AWS Organization the environments belong to (``organization`` in cdk.json)."""
+
+    organization_id: str
+    management_account: str
+    log_archive_account: str
+    security_account: str
+    organizational_units: tuple[tuple[str, str], ...]
+    """``(name, OU ID)``, sorted by name."""
+    environment_ous: tuple[tuple[str, str], ...]
+    """``(environment, OU name)``, sorted by environment."""
+
+    def ou_of(self, environment: str) -> str:
+        """The OU ID the environment's account belongs to."""
+        name = dict(self.environment_ous)[environment]
+        return dict(self.organizational_units)[name]
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     """The whole platform: a project name and the environments selected for this run."""
 
     project: str
     environments: tuple[EnvironmentConfig, ...]
+    organization: OrganizationConfig | None = None
+    """None: single-account mode (the default)."""
