@@ -12,11 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from harness import ENV, main
+from harness import ENV, imported_vpc, main
 from lifted_kit.audit.audit_rules import CustomDataIdentifier
 from lifted_kit.audit.audit_trail import AuditTrail
 from lifted_kit.audit.config_recorder import ConfigRecorder, ManagedRuleSet
@@ -95,13 +94,7 @@ def build(app: cdk.App) -> None:
         depends_on=after_recorder,
     )
 
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "Vpc",
-        vpc_id="vpc-0a1b2c3d4e5f60718",
-        availability_zones=["us-east-1a", "us-east-1b"],
-        private_subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
-    )
+    vpc = imported_vpc(stack)
     isolation = add_sagemaker_isolation_rule(
         stack,
         code_dir=handler_folder("sagemaker_isolation_rule"),

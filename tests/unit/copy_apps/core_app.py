@@ -17,7 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import custom_resources as cr
-from harness import ENV, main
+from harness import ENV, imported_endpoint_group, imported_vpc, main
 from lifted_kit.core.dead_letter_alarm import alarm_on_queue
 from lifted_kit.core.sdk_calls import SdkCallProvider
 from lifted_kit.core.secure_function import SecureFunction
@@ -39,16 +39,8 @@ def build(app: cdk.App) -> None:
     stack = cdk.Stack(app, "Core", env=ENV)
     logs_key = kms.Key(stack, "LogsKey", enable_key_rotation=True)
     queue_key = kms.Key(stack, "QueueKey", enable_key_rotation=True)
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "Vpc",
-        vpc_id="vpc-0a1b2c3d4e5f60718",
-        availability_zones=["us-east-1a", "us-east-1b"],
-        private_subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
-    )
-    endpoints = ec2.SecurityGroup.from_security_group_id(
-        stack, "EndpointSecurityGroup", "sg-0a1b2c3d4e5f60718"
-    )
+    vpc = imported_vpc(stack)
+    endpoints = imported_endpoint_group(stack)
     function = SecureFunction(
         stack,
         "Notifier",

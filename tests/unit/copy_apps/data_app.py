@@ -12,15 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
-from harness import ENV, main
+from harness import ENV, imported_endpoint_group, imported_vpc, main
 from lifted_kit.data.encryption_key import EncryptionKey
 from lifted_kit.data.phi_pipeline import PhiRedactionPipeline
 from lifted_kit.data.s3_rules import LifecyclePolicy, Transition
 from lifted_kit.data.secure_bucket import SecureBucket
 
 HERE = Path(__file__).resolve().parent
-AZS = ["us-east-1a", "us-east-1b"]
 
 
 def handler_folder(name: str) -> Path:
@@ -62,16 +60,8 @@ def build(app: cdk.App) -> None:
     )
 
     pipeline = cdk.Stack(app, "Pipeline", env=ENV, stack_name="team-data-pipeline")
-    vpc = ec2.Vpc.from_vpc_attributes(
-        pipeline,
-        "Vpc",
-        vpc_id="vpc-0a1b2c3d4e5f60718",
-        availability_zones=AZS,
-        private_subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
-    )
-    endpoints = ec2.SecurityGroup.from_security_group_id(
-        pipeline, "EndpointSecurityGroup", "sg-0a1b2c3d4e5f60718"
-    )
+    vpc = imported_vpc(pipeline)
+    endpoints = imported_endpoint_group(pipeline)
     PhiRedactionPipeline(
         pipeline,
         "PhiRedaction",

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from cdk_nag import (
     AwsSolutionsChecks,
     HIPAASecurityChecks,
@@ -49,12 +50,31 @@ PACKS = (
     ServerlessChecks,
 )
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
+AZS = ["us-east-1a", "us-east-1b"]
 FLAGS_HEADING = "## Feature flags"
 ACKS_HEADING = "## Acknowledgements you add"
 _FLAG = re.compile(r"- `(@aws-cdk/[^`]+)`: (true|false)")
 _ROW = re.compile(r"\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|(.+)\|")
 
 Build = Callable[[cdk.App], None]
+
+
+def imported_vpc(stack: cdk.Stack) -> ec2.IVpc:
+    """A team's existing VPC (two private subnets), imported: no resources, no findings."""
+    return ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-0a1b2c3d4e5f60718",
+        availability_zones=AZS,
+        private_subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+    )
+
+
+def imported_endpoint_group(stack: cdk.Stack) -> ec2.ISecurityGroup:
+    """The security group of the team's interface endpoints, imported."""
+    return ec2.SecurityGroup.from_security_group_id(
+        stack, "EndpointSecurityGroup", "sg-0a1b2c3d4e5f60718"
+    )
 
 
 def section(text: str, heading: str) -> list[str]:

@@ -16,7 +16,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from harness import ENV, main
+from harness import ENV, imported_endpoint_group, imported_vpc, main
 from lifted_kit.core.bucket_grants import PrefixGrantable
 from lifted_kit.core.log_groups import encrypted_log_group
 from lifted_kit.ml.data_quality_monitor import DataQualityMonitor
@@ -106,16 +106,8 @@ def build(app: cdk.App) -> None:
     stack = cdk.Stack(app, "Ml", env=ENV)
     data_key = kms.Key(stack, "DataKey", enable_key_rotation=True)
     logs_key = kms.Key(stack, "LogsKey", enable_key_rotation=True)
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "Vpc",
-        vpc_id="vpc-0a1b2c3d4e5f60718",
-        availability_zones=["us-east-1a", "us-east-1b"],
-        private_subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
-    )
-    endpoints = ec2.SecurityGroup.from_security_group_id(
-        stack, "EndpointSecurityGroup", "sg-0a1b2c3d4e5f60718"
-    )
+    vpc = imported_vpc(stack)
+    endpoints = imported_endpoint_group(stack)
     curated: PrefixGrantable = PrefixBucket(
         s3.Bucket.from_bucket_name(stack, "Curated", "team-dev-curated")
     )
