@@ -48,7 +48,8 @@ class Finding:
         return f"{self.rule.rule_id} {where}: {self.message} Fix: {self.rule.fix}"
 
 
-def _verdicts(rule: Rule, templates: Sequence[Template]) -> Iterable[tuple[Template, str, Verdict]]:
+def verdicts(rule: Rule, templates: Sequence[Template]) -> Iterable[tuple[Template, str, Verdict]]:
+    """``rule``'s decisions over ``templates``, by its scope: resource, template or assembly."""
     if rule.scope == "resource":
         for template in templates:
             for resource in template.resources(*rule.resource_types):
@@ -82,7 +83,7 @@ def run(groups: Sequence[Loaded], rule_ids: Sequence[str] | None = None) -> list
     findings: list[Finding] = []
     for group in groups:
         for rule in rules:
-            for template, logical_id, verdict in _verdicts(rule, group.templates):
+            for template, logical_id, verdict in verdicts(rule, group.templates):
                 reason = None
                 if verdict.outcome is Outcome.FAIL:
                     reason = _acknowledgement(group, template, logical_id, rule.rule_id)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import ml_genai_checks.rules  # noqa: F401 - registers every rule
+from ml_genai_checks.engine import verdicts
 from ml_genai_checks.model import REGISTRY, Outcome, Template, Verdict
 
 
@@ -25,18 +25,7 @@ def template(
 
 def run_rule(rule_id: str, *templates: Template) -> list[tuple[str, Verdict]]:
     """``(logical ID, verdict)`` of ``rule_id`` over ``templates`` (several: assembly rules)."""
-    found = REGISTRY[rule_id]
-    results: list[tuple[str, Verdict]] = []
-    if found.scope == "resource":
-        for each in templates:
-            for resource in each.resources(*found.resource_types):
-                results.append((resource.logical_id, found.check(resource)))
-    elif found.scope == "template":
-        for each in templates:
-            results += list(found.check(each))
-    else:
-        results += list(found.check(list(templates)))
-    return results
+    return [(logical_id, v) for _, logical_id, v in verdicts(REGISTRY[rule_id], templates)]
 
 
 def outcomes(results: Sequence[tuple[str, Verdict]]) -> dict[str, Outcome]:
