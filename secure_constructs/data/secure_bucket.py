@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.managed_policy_role import acknowledge_wildcards
+from ..core.managed_policy_role import WildcardEvidence, acknowledge_wildcards
 from .s3_rules import (
     LifecyclePolicy,
     ObjectLock,
@@ -110,6 +110,7 @@ class SecureBucket(Construct):
                 raise ValueError(f"SecureBucket {construct_id} object lock: {problem}")
         self._key = encryption_key
         self._evidenced: set[tuple[str, str]] = set()
+        self._evidence: dict[str, WildcardEvidence] = {}
         self._stack = cdk.Stack.of(self)
 
         self.bucket = s3.Bucket(
@@ -243,15 +244,15 @@ class SecureBucket(Construct):
         if key in self._evidenced:
             return
         self._evidenced.add(key)
-        acknowledge_wildcards(
-            principal,
-            [
-                (
-                    rf"Resource::{bucket}/{re.escape(prefix)}\*",
-                    f"Objects under {prefix} in this bucket are named at run time; the "
-                    "SecureBucket grant covers that one prefix, never the whole bucket.",
-                )
-            ],
+        # One evidence per grantee, each prefix a pattern of it: one pass over its policies.
+        evidence = self._evidence.get(principal.node.path)
+        if evidence is None:
+            evidence = acknowledge_wildcards(principal, [])
+            self._evidence[principal.node.path] = evidence
+        evidence.add(
+            rf"Resource::{bucket}/{re.escape(prefix)}\*",
+            f"Objects under {prefix} in this bucket are named at run time; the SecureBucket "
+            "grant covers that one prefix, never the whole bucket.",
         )
 
     def _grant_key(self, grantee: iam.IGrantable, actions: list[str]) -> None:
