@@ -41,15 +41,16 @@ RULE_PACK = "MLGenAIChecks"
 
 
 def ran_plugins(outdir: Path) -> set[str]:
-    """Names of the validation plugins whose report is in ``validation-report.json``."""
+    """Names of the validation plugins that ran: their report, or the rule pack's run record.
+
+    CDK leaves a plugin with nothing to report out of ``validation-report.json``; the rule pack
+    therefore records its run beside the templates (``ml_genai_checks.run_record``).
+    """
     path = outdir / REPORT_FILE
-    if not path.exists():
-        return {RULE_PACK} if any(outdir.glob(f"**/{RUN_RECORD}")) else set()
-    report = json.loads(path.read_text(encoding="utf-8"))
+    report = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     found = {
         str(p.get("pluginName", "")).replace(" ", "-") for p in report.get("pluginReports", [])
     }
-    # CDK leaves a plugin with nothing to report out of the file; the rule pack records its run.
     if any(outdir.glob(f"**/{RUN_RECORD}")):
         found.add(RULE_PACK)
     return found
