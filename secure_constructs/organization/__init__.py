@@ -1,0 +1,1 @@
+"""organization constructs: see README.md in this folder."""
