@@ -136,7 +136,11 @@ class Reference:
 
     def _add_format(self, prefix: str, rtype: str, arn: str, supplement: str | None = None) -> None:
         tokens = format_tokens(arn)
-        entry = ArnFormat(prefix, rtype, arn, tokens, supplement)
+        # Filed under the action's prefix, matched on the ARN's own service: sts:AssumeRole
+        # takes iam role ARNs.
+        parts = arn.split(":")
+        service = parts[2] if len(parts) > 2 and parts[2] else prefix
+        entry = ArnFormat(service, rtype, arn, tokens, supplement)
         self.formats.setdefault(f"{prefix}/{rtype}", []).append(entry)
 
     def _add_action(self, action: str, types: tuple[str, ...]) -> None:

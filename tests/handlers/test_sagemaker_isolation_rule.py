@@ -12,6 +12,7 @@ import copy
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ from tests.handlers.loader import load_handler
 
 mod = load_handler("sagemaker_isolation_rule")
 checks = load_handler("sagemaker_isolation_rule", "sagemaker_isolation_rule_checks")
+member = load_handler("sagemaker_isolation_rule", "sagemaker_isolation_rule_member")
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -57,8 +59,8 @@ def aws_env(monkeypatch):
 class ConfigSpy:
     """A real Config client: a Stubber answers, a hook records every PutEvaluations request."""
 
-    def __init__(self) -> None:
-        self.client = SESSION.client("config")
+    def __init__(self, client: Any = None) -> None:
+        self.client = client or SESSION.client("config")
         self.calls: list[dict[str, Any]] = []
         self.client.meta.events.register(
             "before-parameter-build.config-service.PutEvaluations", self._record
@@ -738,6 +740,17 @@ DLQ = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/rule-dlq"
 def test_settings_defaults():
     s = mod.load_settings({"DLQ_URL": DLQ})
     assert s == mod.Settings(dlq_url=DLQ, lookback_hours=24, scope="account")
+    assert s.member_role_name is None
+
+
+@pytest.mark.parametrize("value", ["platform-org-config-member", " a+b=c,d.e@f_g-h ", "r" * 64])
+def test_settings_member_role_name(value):
+    s = mod.load_settings({"DLQ_URL": DLQ, "MEMBER_ROLE_NAME": value})
+    assert s.member_role_name == value.strip()
+
+
+def test_settings_blank_member_role_name_is_single_account():
+    assert mod.load_settings({"DLQ_URL": DLQ, "MEMBER_ROLE_NAME": "  "}).member_role_name is None
 
 
 def test_settings_overrides():
@@ -754,6 +767,9 @@ def test_settings_overrides():
         ({"DLQ_URL": DLQ, "LOOKBACK_HOURS": "0"}, "LOOKBACK_HOURS"),
         ({"DLQ_URL": DLQ, "LOOKBACK_HOURS": "9000"}, "LOOKBACK_HOURS"),
         ({"DLQ_URL": DLQ, "EVALUATION_SCOPE": "resource"}, "EVALUATION_SCOPE"),
+        ({"DLQ_URL": DLQ, "MEMBER_ROLE_NAME": "path/role"}, "MEMBER_ROLE_NAME"),
+        ({"DLQ_URL": DLQ, "MEMBER_ROLE_NAME": "r" * 65}, "MEMBER_ROLE_NAME"),
+        ({"DLQ_URL": DLQ, "MEMBER_ROLE_NAME": "arn:aws:iam::1:role/x"}, "MEMBER_ROLE_NAME"),
     ],
 )
 def test_invalid_settings_raise(env_vars, name):
@@ -785,3 +801,357 @@ def test_make_clients_builds_the_three_services():
     assert clients.sagemaker.meta.service_model.service_name == "sagemaker"
     assert clients.config.meta.service_model.service_name == "config"
     assert clients.sqs.meta.service_model.service_name == "sqs"
+
+
+# --- organization mode: MEMBER_ROLE_NAME --------------------------------------------------------
+
+SECURITY_ACCOUNT = "999999999999"
+MEMBER_ROLE = "platform-org-config-member"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{SECURITY_ACCOUNT}:function:org-isolation-evaluator"
+CONTEXT = SimpleNamespace(invoked_function_arn=FUNCTION_ARN)
+MEMBER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{MEMBER_ROLE}"
+ASSUMED = member.MemberCredentials(
+    access_key_id="ASIAMEMBEREXAMPLE01",
+    secret_access_key="member-secret",
+    session_token="member-session-token",
+)
+
+
+def org_settings(env: Env, scope: str = "account") -> Any:
+    return mod.Settings(
+        dlq_url=env.dlq_url, lookback_hours=24, scope=scope, member_role_name=MEMBER_ROLE
+    )
+
+
+def assume_role_response(role_arn: str = MEMBER_ROLE_ARN) -> dict[str, Any]:
+    return {
+        "Credentials": {
+            "AccessKeyId": ASSUMED.access_key_id,
+            "SecretAccessKey": ASSUMED.secret_access_key,
+            "SessionToken": ASSUMED.session_token,
+            "Expiration": NOW + timedelta(minutes=15),
+        },
+        "AssumedRoleUser": {
+            "AssumedRoleId": "AROAMEMBEREXAMPLE:config-isolation-" + ACCOUNT,
+            "Arn": role_arn.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")
+            + f"/config-isolation-{ACCOUNT}",
+        },
+    }
+
+
+def expected_assume(role_arn: str = MEMBER_ROLE_ARN, account: str = ACCOUNT) -> dict[str, Any]:
+    return {
+        "RoleArn": role_arn,
+        "RoleSessionName": f"config-isolation-{account}",
+        "DurationSeconds": 900,
+    }
+
+
+class Factory:
+    """A ClientFactory recording what it was asked for; ``own``/``sts``/``member`` optional."""
+
+    def __init__(
+        self, env: Env, *, own: Any = None, sts: Any = None, member_clients: Any = None
+    ) -> None:
+        self.env = env
+        self.own_clients = own
+        self.sts_client = sts
+        self.member_clients = member_clients
+        self.calls: list[tuple[str, Any]] = []
+
+    def own(self) -> Any:
+        self.calls.append(("own", None))
+        assert self.own_clients is not None, "single-account clients built in organization mode"
+        return self.own_clients
+
+    def sqs(self) -> Any:
+        self.calls.append(("sqs", None))
+        return self.env.sqs
+
+    def sts(self, region: str) -> Any:
+        self.calls.append(("sts", region))
+        assert self.sts_client is not None, "STS client built"
+        return self.sts_client
+
+    def member(self, credentials: Any, region: str) -> Any:
+        self.calls.append(("member", (credentials, region)))
+        assert self.member_clients is not None, "member clients built"
+        return self.member_clients
+
+    def build(self) -> Any:
+        return mod.ClientFactory(own=self.own, sqs=self.sqs, sts=self.sts, member=self.member)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def stubbed_sts() -> tuple[Any, Stubber]:
+    client = SESSION.client("sts")
+    stubber = Stubber(client)
+    stubber.activate()
+    return client, stubber
+
+
+@pytest.mark.parametrize(
+    ("function_arn", "region", "role_arn"),
+    [
+        pytest.param(FUNCTION_ARN, REGION, MEMBER_ROLE_ARN, id="aws"),
+        pytest.param(
+            f"arn:aws-us-gov:lambda:us-gov-west-1:{SECURITY_ACCOUNT}:function:eval:live",
+            "us-gov-west-1",
+            f"arn:aws-us-gov:iam::{ACCOUNT}:role/{MEMBER_ROLE}",
+            id="gov-cloud-alias",
+        ),
+    ],
+)
+def test_member_role_is_assumed_and_its_clients_used(env, capsys, function_arn, region, role_arn):
+    create_training_job(env.sagemaker, "train-member", isolation=False)
+    sts, sts_stubber = stubbed_sts()
+    sts_stubber.add_response(
+        "assume_role", assume_role_response(role_arn), expected_assume(role_arn)
+    )
+    member_config = ConfigSpy()
+    member_config.accept()
+    factory = Factory(
+        env, sts=sts, member_clients=member.MemberClients(env.sagemaker, member_config.client)
+    )
+    event = rule_event()
+
+    result = mod.run(
+        event,
+        SimpleNamespace(invoked_function_arn=function_arn),
+        org_settings(env),
+        factory.build(),
+    )
+
+    sts_stubber.assert_no_pending_responses()
+    assert result["status"] == "evaluated" and result["nonCompliantJobs"] == 1
+    assert factory.names() == ["sqs", "sts", "member"]
+    assert factory.calls[1] == ("sts", region)
+    credentials, member_region = factory.calls[2][1]
+    assert credentials == ASSUMED
+    assert member_region == region
+    assert "member-secret" not in repr(credentials)
+    # PutEvaluations went to the member account's Config client, with the member's token.
+    assert [c["ResultToken"] for c in member_config.calls] == ["token-123"]
+    (evaluation,) = member_config.evaluations
+    assert evaluation["ComplianceResourceId"] == ACCOUNT
+    assert evaluation["ComplianceType"] == "NON_COMPLIANT"
+    assert env.config.calls == []  # the security account's Config client was never used
+    member_config.stubber.assert_no_pending_responses()
+    assert env.dlq_messages() == []
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assumed = next(line for line in lines if line["message"] == "member role assumed")
+    assert assumed == {
+        "level": "INFO",
+        "message": "member role assumed",
+        "account": ACCOUNT,
+        "roleArn": role_arn,
+    }
+
+
+def test_member_role_access_denied_is_dead_lettered(env, capsys):
+    sts, sts_stubber = stubbed_sts()
+    sts_stubber.add_client_error(
+        "assume_role",
+        "AccessDenied",
+        f"User: arn:aws:sts::{SECURITY_ACCOUNT}:assumed-role/evaluator/fn is not authorized to "
+        f"perform: sts:AssumeRole on resource: {MEMBER_ROLE_ARN}",
+        403,
+        expected_params=expected_assume(),
+    )
+    factory = Factory(env, sts=sts)
+    event = rule_event()
+
+    result = mod.run(event, CONTEXT, org_settings(env), factory.build())
+
+    sts_stubber.assert_no_pending_responses()
+    assert result["status"] == "dead_lettered"
+    assert f"cannot assume {MEMBER_ROLE_ARN} (AccessDenied)" in result["reason"]
+    assert "not authorized to perform: sts:AssumeRole" in result["reason"]
+    assert factory.names() == ["sqs", "sts"]  # no member clients, no evaluation
+    (message,) = env.dlq_messages()
+    assert message["reason"] == result["reason"]
+    assert (message["account"], message["roleArn"], message["errorCode"]) == (
+        ACCOUNT,
+        MEMBER_ROLE_ARN,
+        "AccessDenied",
+    )
+    assert message["event"] == event
+    assert env.config.calls == []
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert {"level": "ERROR", "message": "event dead-lettered"}.items() <= line.items()
+    assert line["roleArn"] == MEMBER_ROLE_ARN and line["errorCode"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("Throttling", 400), ("ServiceUnavailable", 503), ("InternalFailure", 500)],
+)
+def test_member_role_transient_sts_errors_raise(env, code, status):
+    sts, sts_stubber = stubbed_sts()
+    sts_stubber.add_client_error(
+        "assume_role", code, "try later", status, expected_params=expected_assume()
+    )
+    factory = Factory(env, sts=sts)
+
+    with pytest.raises(ClientError) as info:
+        mod.run(rule_event(), CONTEXT, org_settings(env), factory.build())
+
+    assert info.value.response["Error"]["Code"] == code
+    assert "member" not in factory.names()
+    assert env.dlq_messages() == []
+    assert env.config.calls == []
+
+
+@pytest.mark.parametrize("account", ["12345", "1234567890123", "12345678901a", 123456789012])
+def test_malformed_account_is_dead_lettered_before_any_sts_call(env, account):
+    factory = Factory(env)  # an STS or member client request would fail the test
+    event = rule_event(accountId=account)
+
+    result = mod.run(event, CONTEXT, org_settings(env), factory.build())
+
+    assert result["status"] == "dead_lettered"
+    assert "is not a 12-digit account ID" in result["reason"]
+    assert factory.names() == ["sqs"]
+    (message,) = env.dlq_messages()
+    assert message["event"] == event
+
+
+@pytest.mark.parametrize("mode", ["single-account", "organization"])
+def test_malformed_event_builds_only_the_dlq_client(env, mode):
+    factory = Factory(env)  # own, sts and member clients would fail the test
+    chosen = settings(env) if mode == "single-account" else org_settings(env)
+
+    result = mod.run(rule_event(resultToken=""), CONTEXT, chosen, factory.build())
+
+    assert result["status"] == "dead_lettered"
+    assert factory.names() == ["sqs"]
+
+
+def test_without_member_role_name_no_sts_call_is_made(env):
+    create_training_job(env.sagemaker, "train-local")
+    env.config.accept()
+    factory = Factory(env, own=env.clients())  # sts/member would fail the test
+
+    result = mod.run(rule_event(), None, settings(env), factory.build())
+
+    assert result["status"] == "evaluated"
+    assert factory.names() == ["own"]
+    assert env.config.calls[0]["ResultToken"] == "token-123"
+
+
+def test_handler_without_member_role_name_never_builds_sts(env, monkeypatch):
+    monkeypatch.setenv("DLQ_URL", env.dlq_url)
+    monkeypatch.delenv("MEMBER_ROLE_NAME", raising=False)
+    monkeypatch.setattr(mod, "make_clients", env.clients)
+
+    def no_sts(region: str) -> Any:
+        raise AssertionError("STS client built in single-account mode")
+
+    monkeypatch.setattr(mod, "make_sts_client", no_sts)
+    env.config.accept()
+
+    assert mod.handler(rule_event(), CONTEXT)["status"] == "evaluated"
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        None,
+        SimpleNamespace(invoked_function_arn=None),
+        SimpleNamespace(invoked_function_arn="arn:aws:iam::999999999999:role/x"),
+    ],
+)
+def test_member_mode_without_function_arn_raises_configuration_error(env, context):
+    factory = Factory(env)
+    with pytest.raises(mod.ConfigurationError, match="invoked_function_arn"):
+        mod.run(rule_event(), context, org_settings(env), factory.build())
+    assert "sts" not in factory.names()
+
+
+def test_handler_in_organization_mode_acts_in_the_member_account(env, monkeypatch):
+    """End to end on moto: the assumed credentials reach SageMaker (moto maps them to the
+    member account, so only the member's job is seen) and Config."""
+    member_account = "111122223333"
+    monkeypatch.setenv("DLQ_URL", env.dlq_url)
+    monkeypatch.setenv("MEMBER_ROLE_NAME", MEMBER_ROLE)
+    create_training_job(env.sagemaker, "train-in-security-account", isolation=False)
+    built: list[Any] = []
+    real_member_clients = mod.make_member_clients
+
+    def member_clients(credentials: Any, region: str) -> Any:
+        clients = real_member_clients(credentials, region)
+        spy = ConfigSpy(clients.config)  # moto stores no evaluations: stub the real client
+        spy.accept()
+        built.append((credentials, clients, spy))
+        return clients
+
+    monkeypatch.setattr(mod, "make_member_clients", member_clients)
+    sts = boto3.client("sts", region_name=REGION)
+    role_arn = f"arn:aws:iam::{member_account}:role/{MEMBER_ROLE}"
+    # The member account's own job, created with that account's (assumed) credentials.
+    seed = sts.assume_role(RoleArn=role_arn, RoleSessionName="seed")["Credentials"]
+    member_sagemaker = boto3.client(
+        "sagemaker",
+        region_name=REGION,
+        aws_access_key_id=seed["AccessKeyId"],
+        aws_secret_access_key=seed["SecretAccessKey"],
+        aws_session_token=seed["SessionToken"],
+    )
+    create_training_job(member_sagemaker, "train-in-member-account")
+    event = rule_event(accountId=member_account)
+
+    result = mod.handler(event, CONTEXT)
+
+    assert result["status"] == "evaluated" and result["jobs"] == 1
+    assert result["nonCompliantJobs"] == 0  # the security account's failing job is not seen
+    ((credentials, clients, spy),) = built
+    assert credentials.access_key_id.startswith("ASIA")
+    frozen = clients.sagemaker._request_signer._credentials.get_frozen_credentials()
+    assert (frozen.access_key, frozen.token) == (
+        credentials.access_key_id,
+        credentials.session_token,
+    )
+    assert clients.sagemaker.meta.region_name == REGION
+    (evaluation,) = spy.evaluations
+    assert evaluation["ComplianceResourceId"] == member_account
+    assert evaluation["ComplianceType"] == "COMPLIANT"
+    assert env.config.calls == []
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [
+        ("us-east-1", "https://sts.us-east-1.amazonaws.com"),
+        ("eu-west-1", "https://sts.eu-west-1.amazonaws.com"),
+        ("cn-north-1", "https://sts.cn-north-1.amazonaws.com.cn"),
+    ],
+)
+def test_sts_client_uses_the_regional_endpoint_even_if_legacy_is_configured(
+    monkeypatch, region, endpoint
+):
+    monkeypatch.setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy")
+    client = mod.make_sts_client(region)
+    assert client.meta.endpoint_url == endpoint
+    assert client.meta.region_name == region
+
+
+def test_member_clients_are_signed_with_the_assumed_credentials():
+    clients = mod.make_member_clients(ASSUMED, "eu-west-1")
+    for client, service in ((clients.sagemaker, "sagemaker"), (clients.config, "config")):
+        assert client.meta.service_model.service_name == service
+        assert client.meta.region_name == "eu-west-1"
+        frozen = client._request_signer._credentials.get_frozen_credentials()
+        assert (frozen.access_key, frozen.secret_key, frozen.token) == (
+            ASSUMED.access_key_id,
+            ASSUMED.secret_access_key,
+            ASSUMED.session_token,
+        )
+
+
+def test_function_location_reads_partition_and_region():
+    location = member.function_location(
+        SimpleNamespace(invoked_function_arn=f"arn:aws-cn:lambda:cn-north-1:{ACCOUNT}:function:f:3")
+    )
+    assert (location.partition, location.region) == ("aws-cn", "cn-north-1")
