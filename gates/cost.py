@@ -8,13 +8,14 @@ from gates.assembly import StackArtifact
 
 HOURS_PER_MONTH = 730
 PRICE_SOURCE = (
-    "AWS list prices for us-east-1 (VPC/NAT, PrivateLink and KMS pricing pages), "
+    "AWS list prices for us-east-1 and us-east-2, which are the same (VPC/NAT, PrivateLink and "
+    "KMS pricing pages), "
     "read 2026-11-27; check your region in the AWS Pricing Calculator"
 )
 NAT_GATEWAY_HOURLY = 0.045  # USD per NAT gateway hour; data processed is $0.045/GB extra
 INTERFACE_ENDPOINT_AZ_HOURLY = 0.01  # USD per endpoint per AZ hour; data is $0.01/GB extra
 KMS_KEY_MONTHLY = 1.00  # USD per customer-managed key; rotated versions add up to $2 more
-PRICED_REGIONS = frozenset({"us-east-1"})
+PRICED_REGIONS = frozenset({"us-east-1", "us-east-2"})
 """Regions whose list prices the constants above are; other regions are not priced."""
 
 

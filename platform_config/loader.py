@@ -9,13 +9,20 @@ exists. Each section has its parser module (``parse_environment``, ``parse_data`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from platform_config.model import CONTEXT_KEY, SELECT_KEY, EnvironmentConfig, PlatformConfig
+from platform_config.model import (
+    CONTEXT_KEY,
+    ORG_OWNED_SERVICES,
+    SELECT_KEY,
+    EnvironmentConfig,
+    PlatformConfig,
+)
 from platform_config.parse_environment import parse_environment
 from platform_config.parse_organization import parse_organization
 from platform_config.readers import ConfigError, get, no_unknown
@@ -66,11 +73,30 @@ def load_config(context: Mapping[str, Any], selected: str | None = None) -> Plat
         org_key = f"{CONTEXT_KEY}.organization"
         raw_org = get(root, "organization", org_key, dict, "an object (see the README)")
         organization = parse_organization(raw_org, org_key, environments)
+        environments = [organization_mode(env) for env in environments]
     return PlatformConfig(
         project=project,
         environments=tuple(e for e in environments if selected in (None, e.name)),
         organization=organization,
+        selected=selected,
     )
+
+
+def organization_mode(env: EnvironmentConfig) -> EnvironmentConfig:
+    """``env`` as a member of the organization: the security account owns its detective services.
+
+    GuardDuty, Security Hub (and so its standards), Macie, Inspector and Access Analyzer are
+    enabled for every member by the security account (``ORG_OWNED_SERVICES``); the environment
+    keeps its Config recorder, its own trail and invocation logging.
+    """
+    audit = dataclasses.replace(
+        env.audit,
+        account_services=tuple(
+            s for s in env.audit.account_services if s not in ORG_OWNED_SERVICES
+        ),
+        securityhub_standards=(),
+    )
+    return dataclasses.replace(env, audit=audit)
 
 
 def singletons_owned(env: EnvironmentConfig) -> tuple[str, ...]:

@@ -252,6 +252,34 @@ class EnvironmentConfig:
 
 
 @dataclass(frozen=True)
+class LogArchiveConfig:
+    """Retention of the organization trail and Config history (``organization.log_archive``)."""
+
+    object_lock_mode: str
+    object_lock_days: int
+    trail_retention_days: int
+    access_log_retention_days: int
+
+
+@dataclass(frozen=True)
+class ToolingNetworkConfig:
+    """The security account's small VPC for its functions (``organization.security_network``)."""
+
+    vpc_cidr: str
+    availability_zones: tuple[str, ...]
+
+
+ORG_OWNED_SERVICES: tuple[str, ...] = (
+    "guardduty",
+    "securityhub",
+    "macie",
+    "inspector",
+    "access_analyzer",
+)
+"""Account singletons the security account enables for every member in organization mode."""
+
+
+@dataclass(frozen=True)
 class OrganizationConfig:
     """The AWS Organization the environments belong to (``organization`` in cdk.json)."""
 
@@ -263,6 +291,32 @@ class OrganizationConfig:
     """``(name, OU ID)``, sorted by name."""
     environment_ous: tuple[tuple[str, str], ...]
     """``(environment, OU name)``, sorted by environment."""
+    home_region: str
+    """Where the organization stages (trail, log archive, security tooling) deploy."""
+    break_glass_role: str
+    """Name of the role every organization policy exempts (emergency access)."""
+    deployment_role_patterns: tuple[str, ...]
+    """Role names (globs) CloudFormation deploys through, e.g. the CDK bootstrap roles."""
+    security_alert_email: str
+    findings_severity_threshold: str
+    log_archive: LogArchiveConfig
+    securityhub_standards: tuple[str, ...]
+    """The environments' configured standards: the security account enables them for all."""
+    security_network: ToolingNetworkConfig
+    regions: tuple[str, ...]
+    """The home region first, then every other region an environment allows (sorted)."""
+
+    def ou_id(self, name: str) -> str:
+        """The OU ID of the OU called ``name``."""
+        return dict(self.organizational_units)[name]
+
+    def ou_names(self) -> tuple[str, ...]:
+        """The OUs that hold at least one environment, sorted."""
+        return tuple(sorted({ou for _, ou in self.environment_ous}))
+
+    def environments_in(self, ou_name: str) -> tuple[str, ...]:
+        """The environments whose accounts sit in ``ou_name``, sorted."""
+        return tuple(env for env, ou in self.environment_ous if ou == ou_name)
 
     def ou_of(self, environment: str) -> str:
         """The OU ID the environment's account belongs to."""
@@ -278,3 +332,5 @@ class PlatformConfig:
     environments: tuple[EnvironmentConfig, ...]
     organization: OrganizationConfig | None = None
     """None: single-account mode (the default)."""
+    selected: str | None = None
+    """The one environment selected for this run (``-c env=<name>``), or None for all."""

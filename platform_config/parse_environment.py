@@ -97,7 +97,7 @@ def parse_environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
                 f"{key}.availability_zones", az, f"an AZ of {region}: {', '.join(region_azs)}"
             )
 
-    vpc_cidr = _cidr(raw, f"{key}.vpc_cidr", len(azs))
+    cidr = vpc_cidr(raw, f"{key}.vpc_cidr", len(azs))
 
     nat_key = f"{key}.nat_gateways"
     nat = get(raw, "nat_gateways", nat_key, int, "an integer")
@@ -139,7 +139,7 @@ def parse_environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
         region=region,
         availability_zones=tuple(azs),
         allowed_regions=tuple(allowed_regions),
-        vpc_cidr=vpc_cidr,
+        vpc_cidr=cidr,
         nat_gateways=nat,
         interface_endpoints=tuple(endpoints),
         endpoint_availability_zones=tuple(endpoint_azs),
@@ -199,7 +199,8 @@ def parse_s3_prefix_list(env_raw: Mapping[str, Any], env_key: str) -> str:
     return value
 
 
-def _cidr(raw: Mapping[str, Any], key: str, az_count: int) -> str:
+def vpc_cidr(raw: Mapping[str, Any], key: str, az_count: int) -> str:
+    """``vpc_cidr`` of ``raw``: a private IPv4 network large enough for ``az_count`` AZs."""
     text: str = get(raw, "vpc_cidr", key, str, "an IPv4 CIDR such as 10.0.0.0/16")
     try:
         network = ipaddress.ip_network(text, strict=True)

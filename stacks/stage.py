@@ -5,7 +5,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from platform_config import EnvironmentConfig, PlatformConfig
+from platform_config import EnvironmentConfig, OrganizationConfig, PlatformConfig
+from secure_constructs.organization.org_config import OrganizationRuleMemberRole
 from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
 from stacks.findings_stack import FindingsStack
@@ -13,6 +14,7 @@ from stacks.genai_stack import GenAiStack
 from stacks.keys_stack import KeysStack
 from stacks.ml_stack import MlStack
 from stacks.network_stack import NetworkStack
+from stacks.organization_stage import build_organization_stages
 
 
 class PlatformStage(cdk.Stage):
@@ -23,7 +25,14 @@ class PlatformStage(cdk.Stage):
     told the names of the other stacks' functions whose Config results are expected.
     """
 
-    def __init__(self, scope: Construct, *, project: str, environment: EnvironmentConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        project: str,
+        environment: EnvironmentConfig,
+        organization: OrganizationConfig | None = None,
+    ) -> None:
         super().__init__(
             scope,
             environment.name,
@@ -108,6 +117,14 @@ class PlatformStage(cdk.Stage):
             project=project,
             environment=environment,
         )
+        if organization is not None:
+            # The organization's SageMaker isolation rule evaluates this account through it.
+            OrganizationRuleMemberRole(
+                self.audit,
+                "OrganizationRuleMemberRole",
+                project=project,
+                security_account=organization.security_account,
+            )
         for key, value in (("project", project), *environment.tags):
             cdk.Tags.of(self).add(key, value)
 
@@ -118,7 +135,16 @@ class PlatformStage(cdk.Stage):
 
 
 def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:
-    """One stage per configured environment."""
+    """One stage per configured environment; returns them.
+
+    With an ``organization`` block and no single environment selected, the organization's
+    stages (management, log archive, security) come first, in their deployment order.
+    """
+    if config.organization is not None and config.selected is None:
+        build_organization_stages(app, config)
     return [
-        PlatformStage(app, project=config.project, environment=env) for env in config.environments
+        PlatformStage(
+            app, project=config.project, environment=env, organization=config.organization
+        )
+        for env in config.environments
     ]

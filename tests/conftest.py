@@ -25,7 +25,11 @@ from stacks.stage import PlatformStage, build_stages
 from tools.synth import CLI_CONTEXT
 
 ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON_CONTEXT = read_cdk_json(ROOT / "cdk.json")
+SHIPPED_CONTEXT = read_cdk_json(ROOT / "cdk.json")
+"""cdk.json's context as shipped: the example organization included (what ``make synth`` builds)."""
+CDK_JSON_CONTEXT = copy.deepcopy(SHIPPED_CONTEXT)
+CDK_JSON_CONTEXT[CONTEXT_KEY].pop("organization", None)
+"""The same without the ``organization`` block: the single-account default most tests assert."""
 ENV_NAMES = tuple(CDK_JSON_CONTEXT[CONTEXT_KEY]["environments"])
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -99,6 +103,23 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     register_packs(app)
     app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
     return Synthesized(config, stages, outdir, stacks(outdir))
+
+
+@pytest.fixture(scope="session")
+def org_synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """cdk.json as shipped: the example organization's stages, then the workloads in org mode.
+
+    ``stages`` holds every stage by name (``management``, ``log-archive``, ``security``, the
+    environments).
+    """
+    outdir = tmp_path_factory.mktemp("cdk.out-org")
+    app = cdk.App(outdir=str(outdir), context={**copy.deepcopy(SHIPPED_CONTEXT), **CLI_CONTEXT})
+    config = load_config(SHIPPED_CONTEXT)
+    build_stages(app, config)
+    register_packs(app)
+    app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
+    stages = {c.stage_name: c for c in app.node.children if isinstance(c, cdk.Stage)}
+    return Synthesized(config, stages, outdir, stacks(outdir))  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=ENV_NAMES)

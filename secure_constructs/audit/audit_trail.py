@@ -59,7 +59,11 @@ class AuditTrail(Construct):
         ``PutObject`` under ``AWSLogs/<account or organization>/``, each bound to this trail by
         ``aws:SourceArn``). The caller must let CloudTrail use the key for this trail
         (``EncryptionKey.allow_cloudtrail(trail_arn=...)``);
-      * a copy in a CloudWatch Logs group encrypted with ``encryption_key``, kept
+      * ``bucket_in_other_account``: the bucket's policy is written in its own account (the
+        organization trail's bucket in the log-archive account); nothing is added to it here;
+      * a copy in a CloudWatch Logs group encrypted with ``logs_key`` (default
+        ``encryption_key``; pass a key of this account when ``encryption_key`` is another
+        account's), kept
         ``log_retention_days`` (default 365) and retained, written by a role that trusts
         CloudTrail only for this trail and may only write this trail's streams;
       * ``removal_policy`` (default RETAIN) on the trail, that role and its policy: deleting the
@@ -90,6 +94,8 @@ class AuditTrail(Construct):
         bedrock_data_event_types: Sequence[str] = BEDROCK_DATA_EVENT_TYPES,
         organization_id: str | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        logs_key: kms.IKey | None = None,
+        bucket_in_other_account: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if log_retention_days not in LOG_RETENTION_DAYS:
@@ -103,10 +109,14 @@ class AuditTrail(Construct):
         partition, account, region = stack.partition, stack.account, stack.region
         owners = [account, *([organization_id] if organization_id else [])]
 
-        self._allow_delivery(bucket, owners)
+        if not bucket_in_other_account:
+            self._allow_delivery(bucket, owners)
 
         self.log_group = encrypted_log_group(
-            self, "LogGroup", encryption_key=encryption_key, retention_days=log_retention_days
+            self,
+            "LogGroup",
+            encryption_key=logs_key or encryption_key,
+            retention_days=log_retention_days,
         )
         streams = [
             f"arn:{partition}:logs:{region}:{account}:log-group:"

@@ -9,23 +9,14 @@ from typing import Any
 import pytest
 
 from platform_config import CONTEXT_KEY, ConfigError, load_config
-from tests.conftest import CDK_JSON_CONTEXT, raw_platform
+from tests.conftest import CDK_JSON_CONTEXT, SHIPPED_CONTEXT, raw_platform
 
 ORG = f"{CONTEXT_KEY}.organization"
 
 
 def _example() -> dict[str, Any]:
-    return {
-        "id": "o-exampleorg1",
-        "management_account": "900000000001",
-        "log_archive_account": "900000000002",
-        "security_account": "900000000003",
-        "organizational_units": {
-            "workloads-dev": "ou-ab12-devdevde",
-            "workloads-prod": "ou-ab12-prodprod",
-        },
-        "environment_ous": {"dev": "workloads-dev", "prod": "workloads-prod"},
-    }
+    """The example block cdk.json ships."""
+    return copy.deepcopy(SHIPPED_CONTEXT[CONTEXT_KEY]["organization"])
 
 
 def _load(change: Callable[[dict[str, Any]], Any] | None = None) -> Any:
@@ -93,6 +84,47 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], Any]:
             "one of the environments",
         ),
         (_set("extra", 1), ORG, "extra"),
+        (_set("home_region", "mars-1"), f"{ORG}.home_region", "one of"),
+        (_set("break_glass_role", "bad role!"), f"{ORG}.break_glass_role", "an IAM role name"),
+        (
+            _set("deployment_role_patterns", ["*"]),
+            f"{ORG}.deployment_role_patterns",
+            "not only *",
+        ),
+        (_set("deployment_role_patterns", []), f"{ORG}.deployment_role_patterns", "at least 1"),
+        (_set("security_alert_email", "nobody"), f"{ORG}.security_alert_email", "an email"),
+        (
+            _set("findings_severity_threshold", "SEVERE"),
+            f"{ORG}.findings_severity_threshold",
+            "HIGH",
+        ),
+        (
+            lambda org: org["log_archive"].__setitem__("object_lock_mode", "LOOSE"),
+            f"{ORG}.log_archive.object_lock_mode",
+            "GOVERNANCE",
+        ),
+        (
+            lambda org: org["log_archive"].__setitem__("trail_retention_days", 30),
+            f"{ORG}.log_archive.trail_retention_days",
+            "at least object_lock_days",
+        ),
+        (
+            lambda org: org["log_archive"].__setitem__("spare", 1),
+            f"{ORG}.log_archive",
+            "spare",
+        ),
+        (
+            lambda org: org["security_network"].__setitem__(
+                "availability_zones", ["us-west-2a", "us-west-2b"]
+            ),
+            f"{ORG}.security_network.availability_zones",
+            "an AZ of home_region us-east-1",
+        ),
+        (
+            lambda org: org["security_network"].__setitem__("vpc_cidr", "8.8.8.0/24"),
+            f"{ORG}.security_network.vpc_cidr",
+            "a private IPv4 range",
+        ),
     ],
 )
 def test_each_bad_value_is_one_line_naming_the_key(
