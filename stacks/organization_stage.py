@@ -47,7 +47,8 @@ class OrganizationStack(cdk.Stack):
     """A stack in one of the organization's own accounts, in the home region.
 
     Stack names are ``<project>-org-<suffix>``; termination protection is on: these stacks
-    hold the organization's guardrails and evidence.
+    hold the organization's guardrails and evidence. ``availability_zones`` (from config) are
+    the only AZs a stack knows: asking a stack without them is an error, never a lookup.
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class OrganizationStack(cdk.Stack):
         region: str,
         name_suffix: str,
         description: str,
+        availability_zones: tuple[str, ...] = (),
     ) -> None:
         super().__init__(
             scope,
@@ -69,6 +71,17 @@ class OrganizationStack(cdk.Stack):
             description=description,
             termination_protection=True,
         )
+        self._configured_azs = list(availability_zones)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The configured AZs (overrides CDK's context lookup); only a stack with a VPC has any."""
+        if not self._configured_azs:
+            raise ValueError(
+                f"{self.stack_name}: no availability zones configured for this stack (synth "
+                "does no context lookups)"
+            )
+        return self._configured_azs
 
 
 def guardrail_inputs(
@@ -286,6 +299,7 @@ class SecurityStage(cdk.Stage):
                 account=org.security_account,
                 region=region,
                 name_suffix="security" if home else f"security-{region}",
+                availability_zones=org.security_network.availability_zones if home else (),
                 description=f"{project} organization: GuardDuty, Security Hub, Macie, Inspector, "
                 f"Access Analyzer for every member account ({region})"
                 + (", organization Config rules" if home else ""),

@@ -206,6 +206,10 @@ _OUTPUT_KEY_ACTIONS = (
 )
 PERIMETER_SERVICES = ("s3:*", "sqs:*", "kms:*", "secretsmanager:*", "sts:*")
 """Services whose resources the RCP protects (RCPs support these and few others)."""
+IDENTITY_PERIMETER_ACTIONS = ("s3:*", "sqs:*", "kms:*", "secretsmanager:*", "sts:AssumeRole")
+"""Not ``sts:*``: IAM Identity Center and web-identity federation assume roles through
+``AssumeRoleWithSAML``/``AssumeRoleWithWebIdentity``, whose callers have no
+``aws:PrincipalOrgID``; the roles' trust policies decide those."""
 
 
 @dataclass(frozen=True)
@@ -434,11 +438,12 @@ def perimeter_policy(inputs: GuardrailInputs) -> OrganizationPolicy:
         PolicyStatement(
             "EnforceOrgIdentities",
             "Only principals of this organization, or AWS services acting as themselves, reach "
-            "the organization's data.",
+            "the organization's data or assume its roles (federation through SAML or OIDC, "
+            "which carries no organization ID, is not refused).",
             {
                 "Effect": "Deny",
                 "Principal": "*",
-                "Action": list(PERIMETER_SERVICES),
+                "Action": list(IDENTITY_PERIMETER_ACTIONS),
                 "Resource": "*",
                 "Condition": {
                     "StringNotEqualsIfExists": {"aws:PrincipalOrgID": org},

@@ -25,8 +25,9 @@ def _no_network_prefix() -> list[str]:
 
 @pytest.mark.slow
 def test_cli_synth_without_network_matches_in_process_templates(
-    synthesized: Synthesized, tmp_path: Path
+    org_synthesized: Synthesized, tmp_path: Path
 ) -> None:
+    """The CLI synthesizes cdk.json as shipped (the example organization included)."""
     assert CDK.exists(), "the pinned CDK CLI is missing; run 'make test'"
     env = {
         **os.environ,
@@ -59,7 +60,7 @@ def test_cli_synth_without_network_matches_in_process_templates(
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (ROOT / "cdk.context.json").exists(), "synth must not record context lookups"
     cli = {s.stack_name: s.template() for s in stacks(outdir)}
-    in_process = {s.stack_name: s.template() for s in synthesized.artifacts}
+    in_process = {s.stack_name: s.template() for s in org_synthesized.artifacts}
     assert sorted(cli) == sorted(in_process)
     for name, template in cli.items():
         assert template == in_process[name], f"{name} differs between two syntheses"

@@ -1,6 +1,7 @@
 """Copy-paste proven for every group: the folder and ``core/`` alone, as the group README says.
 
-For each group, ``secure_constructs/<group>/`` and ``secure_constructs/core/`` are copied into
+For each group, ``secure_constructs/<group>/`` and ``secure_constructs/core/`` (plus the groups
+``NEEDS`` declares for it, e.g. ``data/`` and ``audit/`` for ``organization/``) are copied into
 ``lifted_kit/`` (an empty ``__init__.py``) in a folder of its own, with that group's app
 (``copy_apps/<group>_app.py``) and the shared ``copy_apps/harness.py``. One Python process
 (``copy_apps/run_all.py``) runs the groups one after the other, the import path holding only
@@ -38,7 +39,9 @@ import pytest
 
 from tests.conftest import ROOT
 
-GROUPS = ("core", "network", "data", "audit", "ml", "genai")
+GROUPS = ("core", "network", "data", "audit", "ml", "genai", "organization")
+NEEDS: dict[str, tuple[str, ...]] = {"organization": ("data", "audit")}
+"""Groups a group imports besides ``core`` (its README's copy recipe names them); none else."""
 PACKAGE = "lifted_kit"
 """Deliberately not ``secure_constructs``: the copy must not depend on the package's name."""
 APPS = Path(__file__).resolve().parent / "copy_apps"
@@ -78,6 +81,19 @@ SYNTHESIZED: dict[str, dict[str, int]] = {
         "AWS::Bedrock::GuardrailVersion": 1,
         "AWS::Bedrock::EnforcedGuardrailConfiguration": 1,
         "Custom::BedrockInvocationLogging": 1,
+    },
+    "organization": {
+        "AWS::Organizations::Policy": 9,
+        "Custom::DelegatedAdministrator": 10,
+        "AWS::SecurityHub::DelegatedAdmin": 1,
+        "AWS::S3::Bucket": 3,
+        "AWS::CloudTrail::Trail": 1,
+        "AWS::GuardDuty::Detector": 2,
+        "AWS::SecurityHub::ConfigurationPolicy": 1,
+        "AWS::Config::OrganizationConformancePack": 2,
+        "AWS::Config::OrganizationConfigRule": 1,
+        "AWS::Lambda::Permission": 2,
+        "AWS::Events::Rule": 9,
     },
 }
 
@@ -142,7 +158,7 @@ def _copy(group: str, folder: Path) -> None:
     package = folder / PACKAGE
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    for name in {"core", group}:
+    for name in {"core", group, *NEEDS.get(group, ())}:
         shutil.copytree(
             CONSTRUCTS / name, package / name, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -284,13 +300,20 @@ def test_secure_bucket_without_the_documented_flag_is_refused_by_cdk(copies: Pat
 
 
 def test_groups_import_only_themselves_and_core() -> None:
-    """Relative imports only, and only from ``..core``: a group folder plus core is complete."""
+    """Relative imports only, from ``..core`` and the groups ``NEEDS`` declares: complete copies."""
+    assert set(NEEDS) <= set(GROUPS) and all(set(n) <= set(GROUPS) for n in NEEDS.values())
     for group in GROUPS:
+        allowed = {"core", *NEEDS.get(group, ())}
+        used: set[str] = set()
         for module in sorted((CONSTRUCTS / group).glob("*.py")):
             text = module.read_text(encoding="utf-8")
             assert not re.search(r"^\s*(from|import) secure_constructs\b", text, re.M), module
             for parent in re.findall(r"^\s*from \.\.(\w*)", text, re.M):
-                assert group != "core" and parent == "core", f"{module}: from ..{parent}"
+                assert group != "core" and parent in allowed, f"{module}: from ..{parent}"
+                used.add(parent)
+        assert set(NEEDS.get(group, ())) <= used, (
+            f"{group}: NEEDS declares a group it never imports"
+        )
 
 
 def test_every_group_has_a_readme_and_the_index_lists_it() -> None:

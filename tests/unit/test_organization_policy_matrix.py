@@ -415,6 +415,30 @@ ROWS: tuple[Row, ...] = (
         resource_policy=OPEN_ANY,
     ),
     Row(
+        "identity-center-sign-in-still-works",
+        "Allow",
+        "sts:AssumeRoleWithSAML",
+        role(DEV, "AWSReservedSSO_DataScientist_0123456789abcdef"),
+        principal="arn:aws:iam::111111111111:saml-provider/AWSSSO_0123456789abcdef_DO_NOT_DELETE",
+        account=None,
+        resource_account=DEV,
+        context={
+            "aws:PrincipalIsAWSService": "false",
+            "aws:FederatedProvider": "arn:aws:iam::111111111111:saml-provider/"
+            "AWSSSO_0123456789abcdef_DO_NOT_DELETE",
+        },
+        resource_policy=(
+            {
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": "arn:aws:iam::111111111111:saml-provider/"
+                    "AWSSSO_0123456789abcdef_DO_NOT_DELETE"
+                },
+                "Action": "sts:AssumeRoleWithSAML",
+            },
+        ),
+    ),
+    Row(
         "outside-org-reads-secret",
         "Deny",
         "secretsmanager:GetSecretValue",

@@ -57,7 +57,11 @@ def test_the_shipped_config_synthesizes_the_organization_stages_first(
         s: [a.stack_name for a in org_synthesized.artifacts if a.stage == s] for s in ORG_STAGES
     }
     assert names_by_stage == {
-        "management": ["secure-ml-org-policies", "secure-ml-org-trail"],
+        "management": [
+            "secure-ml-org-policies",
+            "secure-ml-org-delegation-us-east-2",
+            "secure-ml-org-trail",
+        ],
         "log-archive": ["secure-ml-org-log-archive"],
         "security": ["secure-ml-org-security", "secure-ml-org-security-us-east-2"],
     }
