@@ -19,10 +19,13 @@ from aws_cdk.assertions import Match, Template
 from platform_config import CONTEXT_KEY, load_config
 from platform_config.model import ORG_OWNED_SERVICES
 from secure_constructs.organization import names
+from secure_constructs.organization.guardrail_policies import guardrail_policies
+from secure_constructs.organization.management_policies import ai_opt_out_policy
 from secure_constructs.organization.policy_document import (
     MAX_ATTACHED_PER_TARGET,
     MAX_CHARACTERS,
 )
+from stacks.organization_stage import guardrail_inputs
 from stacks.stage import build_stages
 from tests.conftest import SHIPPED_CONTEXT, Synthesized, new_app, resources_of
 
@@ -212,3 +215,25 @@ def test_the_block_can_be_removed_and_the_platform_is_single_account_again() -> 
     for env in config.environments:
         assert "guardduty" in env.audit.account_services
     assert all("guardduty" not in e.audit.account_services for e in shipped.environments)
+
+
+def test_the_readme_states_the_purpose_of_every_policy_statement() -> None:
+    """The README's policy table names every statement the organization policies hold."""
+    org = _org()
+    config = load_config(SHIPPED_CONTEXT)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Organization mode", 1)[1].split("\n## ", 1)[0]
+    policies = [
+        *guardrail_policies(
+            guardrail_inputs("secure-ml", org, org.ou_names()[0], config.environments)
+        ),
+        ai_opt_out_policy(name="secure-ml-ai-services-opt-out"),
+    ]
+    for policy in policies:
+        generic = policy.name.replace(org.ou_names()[0], "<ou>").replace("secure-ml", "<project>")
+        assert f"`{generic}`" in section, generic
+        for sid, purpose in policy.purposes:
+            if sid == "services":
+                continue  # the lock on the whole document: stated in the opt-out row
+            assert f"`{sid}`" in section, (policy.name, sid)
+            assert purpose
