@@ -84,6 +84,13 @@ class OrganizationStack(cdk.Stack):
         return self._configured_azs
 
 
+def logs_key(stack: cdk.Stack, construct_id: str, *, alias: str, description: str) -> EncryptionKey:
+    """A customer-managed key that CloudWatch Logs of this account and region may use."""
+    key = EncryptionKey(stack, construct_id, alias=alias, description=description)
+    key.allow_cloudwatch_logs()
+    return key
+
+
 def guardrail_inputs(
     project: str, org: OrganizationConfig, ou_name: str, environments: tuple[EnvironmentConfig, ...]
 ) -> GuardrailInputs:
@@ -118,14 +125,15 @@ class ManagementStage(cdk.Stage):
             "management",
             env=cdk.Environment(account=org.management_account, region=org.home_region),
         )
-        common = {"project": project, "account": org.management_account, "region": org.home_region}
         self.policies = OrganizationStack(
             self,
             "Policies",
             name_suffix="policies",
             description=f"{project} organization: SCPs, RCPs and management policies on the "
             "workload OUs, delegated administrators",
-            **common,
+            project=project,
+            account=org.management_account,
+            region=org.home_region,
         )
         for ou_name in org.ou_names():
             OrganizationPolicies(
@@ -155,13 +163,12 @@ class ManagementStage(cdk.Stage):
                     description=f"{project} organization: delegated administrators ({region})",
                 )
                 self.delegations.append(stack)
-            key = EncryptionKey(
+            key = logs_key(
                 stack,
                 "DelegationKey",
                 alias=f"alias/{project}-org-delegation",
                 description=f"{project}: logs and queues of the delegated-administrator calls",
             )
-            key.allow_cloudwatch_logs()
             DelegatedAdministration(
                 stack,
                 "DelegatedAdministration",
@@ -177,16 +184,17 @@ class ManagementStage(cdk.Stage):
             "Trail",
             name_suffix="trail",
             description=f"{project} organization: the organization trail (to the log archive)",
-            **common,
+            project=project,
+            account=org.management_account,
+            region=org.home_region,
         )
         partition = self.trail.partition
-        logs_key = EncryptionKey(
+        trail_logs_key = logs_key(
             self.trail,
             "TrailLogsKey",
             alias=f"alias/{project}-org-trail-logs",
             description=f"{project}: the organization trail's CloudWatch Logs copy",
         )
-        logs_key.allow_cloudwatch_logs()
         trail_key = kms.Key.from_key_arn(
             self.trail,
             "TrailKey",
@@ -210,7 +218,7 @@ class ManagementStage(cdk.Stage):
             trail_name=names.trail_name(project),
             bucket=bucket,
             encryption_key=trail_key,
-            logs_key=logs_key.key,
+            logs_key=trail_logs_key.key,
             bucket_in_other_account=True,
             data_bucket_names=(),
             lambda_data_events=False,
@@ -328,13 +336,12 @@ class SecurityStage(cdk.Stage):
         org: OrganizationConfig,
         environments: tuple[EnvironmentConfig, ...],
     ) -> None:
-        key = EncryptionKey(
+        key = logs_key(
             stack,
             "ToolingKey",
             alias=f"alias/{project}-org-tooling",
             description=f"{project}: the security account's function logs, queues, flow logs",
         )
-        key.allow_cloudwatch_logs()
         network = org.security_network
         vpc = SecureVpc(
             stack,

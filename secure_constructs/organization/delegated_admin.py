@@ -21,6 +21,7 @@ from constructs import Construct
 from ..core.compliance import KnownNoncompliance
 from ..core.managed_policy_role import acknowledge_wildcards
 from ..core.sdk_calls import SdkCallProvider
+from .names import ACCOUNT_ID, ORGANIZATION_ID
 
 SERVICES: tuple[str, ...] = (
     "guardduty",
@@ -36,8 +37,6 @@ SERVICES: tuple[str, ...] = (
 GLOBAL_SERVICES: tuple[str, ...] = ("config", "access-analyzer", "cloudtrail")
 """Registered in AWS Organizations itself, once for every Region: deploy them in one Region."""
 
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
 
 ORG_READ_ACTIONS = (
     "organizations:DescribeOrganization",
@@ -531,7 +530,7 @@ def _validated(
     log_archive_account: str | None,
     services: Sequence[str],
 ) -> list[str]:
-    if not _ORG_ID.match(organization_id):
+    if not ORGANIZATION_ID.match(organization_id):
         raise ValueError(
             f"DelegatedAdministration organization_id {organization_id!r}: o- and 10-32 "
             "lowercase letters or digits"
@@ -540,7 +539,7 @@ def _validated(
         ("security_account", security_account),
         ("log_archive_account", log_archive_account),
     ):
-        if account is not None and not _ACCOUNT.match(account):
+        if account is not None and not ACCOUNT_ID.match(account):
             raise ValueError(f"DelegatedAdministration {what} {account!r}: a 12-digit account ID")
     if log_archive_account == security_account:
         raise ValueError(

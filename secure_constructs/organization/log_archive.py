@@ -35,9 +35,7 @@ from ..data.encryption_key import EncryptionKey
 from ..data.s3_rules import LifecyclePolicy, ObjectLock, Transition
 from ..data.secure_bucket import SecureBucket
 from . import names
-
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
+from .names import ACCOUNT_ID, ORGANIZATION_ID
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 CONFIG = "config.amazonaws.com"
@@ -73,7 +71,7 @@ def _problem(
     """The first invalid argument, as one sentence naming the value and the fix; or None."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", project):
         return f"project {project!r}: lowercase letters, digits and hyphens (it names buckets)"
-    if not _ORG_ID.match(organization_id):
+    if not ORGANIZATION_ID.match(organization_id):
         return f"organization_id {organization_id!r}: o- followed by 10-32 letters or digits"
     accounts = {
         "management_account": management_account,
@@ -81,7 +79,7 @@ def _problem(
         "the stack's account (log archive)": log_archive_account,
     }
     for role, account in accounts.items():
-        if not _ACCOUNT.match(account):
+        if not ACCOUNT_ID.match(account):
             return (
                 f"{role} {account!r}: a 12-digit account ID (give the stack an explicit "
                 "env=cdk.Environment(account=..., region=...): the bucket names include it)"

@@ -31,6 +31,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from .names import ACCOUNT_ID, REGION
 from .policy_document import (
     AISERVICES_OPT_OUT_POLICY,
     BEDROCK_POLICY,
@@ -48,7 +49,6 @@ APPEND_ONLY: dict[str, list[str]] = {"@@operators_allowed_for_child_policies": [
 ALL_SUPPORTED = "ALL_SUPPORTED"
 """Region designation of the Security Hub and Inspector policies: current and future Regions."""
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _GUARDRAIL_ARN = re.compile(
     r"^arn:aws(-[a-z]+)*:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):"
     r"guardrail/[a-z0-9]+$"
@@ -59,7 +59,6 @@ _MODEL_ID = re.compile(
     r"^([a-z0-9-]{1,63}[.][a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2}(/[a-z0-9]{12})?$"
 )
 _CONFIG_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
 
 GUARDING_MODES = ("comprehensive", "selective")
 """Values of ``selective_content_guarding.system`` / ``.messages`` in a Bedrock policy."""
@@ -97,7 +96,7 @@ def _regions(regions: Sequence[str], what: str) -> list[str]:
         raise ValueError(f"{what}: duplicate Region(s) {duplicates}")
     if ALL_SUPPORTED in names and len(names) > 1:
         raise ValueError(f"{what}: {ALL_SUPPORTED!r} already includes every Region; pass it alone")
-    bad = [r for r in names if r != ALL_SUPPORTED and not _REGION.match(r)]
+    bad = [r for r in names if r != ALL_SUPPORTED and not REGION.match(r)]
     if bad:
         raise ValueError(f"{what}: {bad} are not Region names such as 'us-east-1'")
     return names
@@ -230,9 +229,9 @@ def bedrock_policy(
             )
     if region is None:
         raise ValueError("bedrock_policy: region is required when guardrail_arn is a token")
-    if not _REGION.match(region):
+    if not REGION.match(region):
         raise ValueError(f"bedrock_policy region {region!r}: a Region name such as 'us-east-1'")
-    if management_account is not None and not _ACCOUNT.match(management_account):
+    if management_account is not None and not ACCOUNT_ID.match(management_account):
         raise ValueError(f"bedrock_policy management_account {management_account!r}: 12 digits")
     if not cdk.Token.is_unresolved(guardrail_version) and not _GUARDRAIL_VERSION.match(
         guardrail_version

@@ -8,6 +8,17 @@ functions; nothing else spells the names.
 
 from __future__ import annotations
 
+import re
+
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+"""An AWS Organizations organization ID."""
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+"""A 12-digit AWS account ID."""
+OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+"""An organizational unit ID."""
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+"""An AWS region name (its form, not whether it exists)."""
+
 
 def trail_name(project: str) -> str:
     """The organization trail (in the management account)."""

@@ -51,6 +51,7 @@ from constructs import Construct
 from ..core.compliance import acknowledge, nag_arn
 from ..core.managed_policy_role import ManagedPolicyRole, acknowledge_wildcards
 from ..core.secure_function import SecureFunction
+from .names import ACCOUNT_ID, ORGANIZATION_ID, REGION
 
 # --- documented limits (checked at synth) ---------------------------------------------------
 
@@ -89,8 +90,6 @@ MEMBER_ROLE_ACTIONS = (
 """What the evaluator does in a member account: the single-account rule's ``RULE_ACTIONS``."""
 
 _PROJECT = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 class ConformancePackLimitError(ValueError):
@@ -182,7 +181,7 @@ def _check_project(project: str) -> None:
 
 
 def _check_accounts(field: str, accounts: Sequence[str], *, limit: int) -> None:
-    bad = [a for a in accounts if not isinstance(a, str) or not _ACCOUNT.match(a)]
+    bad = [a for a in accounts if not isinstance(a, str) or not ACCOUNT_ID.match(a)]
     if bad:
         raise ValueError(f"organization Config: {field} {bad} must be 12-digit account IDs")
     duplicates = sorted({a for a in accounts if list(accounts).count(a) > 1})
@@ -373,14 +372,14 @@ class OrganizationConfigRules(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         _check_project(project)
-        if not re.fullmatch(r"o-[a-z0-9]{10,32}", organization_id):
+        if not ORGANIZATION_ID.match(organization_id):
             raise ValueError(
                 f"OrganizationConfigRules: organization_id={organization_id!r} is not an "
                 "organization ID (o- and 10-32 lowercase letters or digits)"
             )
         _check_accounts("excluded_accounts", excluded_accounts, limit=EXCLUDED_ACCOUNTS_MAX)
         if aggregator_regions is not None:
-            bad = [r for r in aggregator_regions if not _REGION.match(r)]
+            bad = [r for r in aggregator_regions if not REGION.match(r)]
             if not aggregator_regions or bad:
                 raise ValueError(
                     f"OrganizationConfigRules: aggregator_regions={list(aggregator_regions)} "

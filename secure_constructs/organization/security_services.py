@@ -69,6 +69,7 @@ from ..core.sdk_calls import SdkCallProvider
 from ..core.secure_queue import DeadLetterQueue
 from ..core.sizing import LOG_RETENTION_DAYS
 from ..data.encryption_key import EncryptionKey
+from .names import ACCOUNT_ID, ORGANIZATION_ID, OU_ID, REGION
 
 SEVERITIES: tuple[str, ...] = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 """Severity labels, lowest first (Security Hub's ASFF ``Severity.Label`` values)."""
@@ -125,11 +126,7 @@ MACIE_SEVERITIES: tuple[tuple[str, str], ...] = (
 """Macie's ``severity.description`` values and the label each stands for (Macie has no
 informational and no critical findings)."""
 
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
-_OU = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 _ROOT = re.compile(r"^r-[0-9a-z]{4,32}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 _STANDARD = re.compile(r"^[a-z0-9-]+/v/[0-9.]+$")
 _CONTROL = re.compile(r"^[A-Za-z0-9]+\.[0-9]+$")
@@ -255,9 +252,9 @@ def _problem(
         return (
             f"name_prefix {name_prefix!r}: 2-41 lowercase letters, digits, hyphens; a letter first"
         )
-    if not _ORG_ID.match(organization_id):
+    if not ORGANIZATION_ID.match(organization_id):
         return f"organization_id {organization_id!r}: o- followed by 10-32 letters or digits"
-    if not _ACCOUNT.match(management_account):
+    if not ACCOUNT_ID.match(management_account):
         return f"management_account {management_account!r}: a 12-digit account ID"
     if management_account == account:
         return (
@@ -268,7 +265,7 @@ def _problem(
     if not member_ous:
         return "member_ous: name at least one OU ID (ou-...) or the root ID (r-...)"
     for target in member_ous:
-        if not (_OU.match(target) or _ROOT.match(target)):
+        if not (OU_ID.match(target) or _ROOT.match(target)):
             return f"member_ous entry {target!r}: an OU ID (ou-xxxx-xxxxxxxx) or a root ID (r-xxxx)"
     if len(set(member_ous)) != len(member_ous):
         return f"member_ous {list(member_ous)}: each target once"
@@ -286,7 +283,7 @@ def _problem(
     if not regions:
         return "regions: list the organization's Regions, the home (aggregation) Region first"
     for name in regions:
-        if not _REGION.match(name):
+        if not REGION.match(name):
             return f"regions entry {name!r}: a Region name such as us-east-1"
     if len(set(regions)) != len(regions):
         return f"regions {list(regions)}: each Region once"
