@@ -32,6 +32,32 @@ RULE_ACTIONS = (
 """Everything the rule's function may call (read-only SageMaker, and reporting to Config)."""
 
 
+def evaluation_statements(
+    *, partition: str, region: str, account: str
+) -> list[iam.PolicyStatement]:
+    """``RULE_ACTIONS`` as statements, the describes narrowed to this account's job ARNs.
+
+    The rule's function holds them in single-account mode; in organization mode the member
+    role each account gives the organization's evaluator holds the same ones.
+    """
+    return [
+        iam.PolicyStatement(sid="ListJobs", actions=list(RULE_ACTIONS[:2]), resources=["*"]),
+        iam.PolicyStatement(
+            sid="DescribeJobs",
+            actions=["sagemaker:DescribeTrainingJob"],
+            resources=[f"arn:{partition}:sagemaker:{region}:{account}:training-job/*"],
+        ),
+        iam.PolicyStatement(
+            sid="DescribeProcessingJobs",
+            actions=["sagemaker:DescribeProcessingJob"],
+            resources=[f"arn:{partition}:sagemaker:{region}:{account}:processing-job/*"],
+        ),
+        iam.PolicyStatement(
+            sid="ReportEvaluations", actions=["config:PutEvaluations"], resources=["*"]
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class SageMakerIsolationRule:
     """What ``add_sagemaker_isolation_rule`` created."""
@@ -72,22 +98,7 @@ def add_sagemaker_isolation_rule(
         "SageMakerIsolationRule",
         code_dir=code_dir,
         description=f"{prefix}: Config rule, SageMaker jobs isolated, in the VPC, encrypted",
-        statements=[
-            iam.PolicyStatement(sid="ListJobs", actions=list(RULE_ACTIONS[:2]), resources=["*"]),
-            iam.PolicyStatement(
-                sid="DescribeJobs",
-                actions=["sagemaker:DescribeTrainingJob"],
-                resources=[f"arn:{partition}:sagemaker:{region}:{account}:training-job/*"],
-            ),
-            iam.PolicyStatement(
-                sid="DescribeProcessingJobs",
-                actions=["sagemaker:DescribeProcessingJob"],
-                resources=[f"arn:{partition}:sagemaker:{region}:{account}:processing-job/*"],
-            ),
-            iam.PolicyStatement(
-                sid="ReportEvaluations", actions=["config:PutEvaluations"], resources=["*"]
-            ),
-        ],
+        statements=evaluation_statements(partition=partition, region=region, account=account),
         vpc=vpc,
         subnets=ec2.SubnetSelection(subnets=vpc.private_subnets),
         security_group=https_out_security_group(scope, vpc, "Audit"),

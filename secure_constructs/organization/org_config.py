@@ -48,6 +48,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from ..audit.sagemaker_isolation import RULE_ACTIONS, evaluation_statements
 from ..core.compliance import acknowledge, nag_arn
 from ..core.managed_policy_role import ManagedPolicyRole, acknowledge_wildcards
 from ..core.secure_function import SecureFunction
@@ -80,13 +81,7 @@ AGGREGATOR_POLICY = "service-role/AWSConfigRoleForOrganizations"
 """AWS managed: organizations:ListAccounts, DescribeOrganization,
 ListAWSServiceAccessForOrganization, ListDelegatedAdministrators on ``*`` (read only)."""
 
-MEMBER_ROLE_ACTIONS = (
-    "sagemaker:ListProcessingJobs",
-    "sagemaker:ListTrainingJobs",
-    "sagemaker:DescribeTrainingJob",
-    "sagemaker:DescribeProcessingJob",
-    "config:PutEvaluations",
-)
+MEMBER_ROLE_ACTIONS = RULE_ACTIONS
 """What the evaluator does in a member account: the single-account rule's ``RULE_ACTIONS``."""
 
 _PROJECT = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
@@ -570,24 +565,7 @@ class OrganizationRuleMemberRole(Construct):
             ),
             max_session_duration=cdk.Duration.hours(1),
         )
-        for statement in (
-            iam.PolicyStatement(
-                sid="ListJobs", actions=list(MEMBER_ROLE_ACTIONS[:2]), resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="DescribeTrainingJobs",
-                actions=["sagemaker:DescribeTrainingJob"],
-                resources=[f"arn:{partition}:sagemaker:{region}:{account}:training-job/*"],
-            ),
-            iam.PolicyStatement(
-                sid="DescribeProcessingJobs",
-                actions=["sagemaker:DescribeProcessingJob"],
-                resources=[f"arn:{partition}:sagemaker:{region}:{account}:processing-job/*"],
-            ),
-            iam.PolicyStatement(
-                sid="ReportEvaluations", actions=["config:PutEvaluations"], resources=["*"]
-            ),
-        ):
+        for statement in evaluation_statements(partition=partition, region=region, account=account):
             self.role.add_to_policy(statement)
         acknowledge_wildcards(
             self.role,

@@ -406,7 +406,7 @@ def test_member_role_trusts_only_the_evaluator_and_does_only_the_rules_calls(bui
     ]
     assert "Policies" not in role["Properties"]
     statements = {s["Sid"]: s for s in _statements(built.member_raw, role_id)}
-    assert statements["DescribeTrainingJobs"]["Resource"] == (
+    assert statements["DescribeJobs"]["Resource"] == (
         f"arn:aws:sagemaker:{REGION}:{MEMBERS[0]}:training-job/*"
     )
     assert statements["DescribeProcessingJobs"]["Resource"] == (
