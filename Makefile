@@ -100,9 +100,8 @@ preflight: synth
 	$(PY) -m preflight --env $(ENV) --outdir cdk.out
 
 # Record every stack's logical IDs and types (tests/unit/test_template_snapshot.py compares).
-snapshot:
-	$(MAKE) synth ENV=
-	$(PY) -m tools.template_snapshot cdk.out
+snapshot: setup
+	$(PY) -m tools.template_snapshot
 
 # Re-resolve the full dependency sets after changing a direct pin.
 lock:

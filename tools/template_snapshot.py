@@ -6,8 +6,11 @@ queue that means new, empty storage (or a failed update on a retained one). The 
 ``tests/unit/test_template_snapshot.py`` compares a fresh synthesis with it and names every
 difference, stateful ones first.
 
-Regenerate after an intended change with ``make snapshot`` (``python -m tools.template_snapshot
-cdk.out``, after ``make synth``), and say in the commit and the README's upgrade note which IDs
+The snapshot holds the single-account platform (cdk.json without its ``organization`` block:
+every environment's stacks as a single-account user deploys them) plus the organization's own
+stages from the shipped example (management, log archive, security). Regenerate after an
+intended change with ``make snapshot`` (``python -m tools.template_snapshot``: both syntheses
+in-process, without the gates), and say in the commit and the README's upgrade note which IDs
 changed and why.
 """
 
@@ -20,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from gates.assembly import AssemblyError, StackArtifact, stacks
+
+ORGANIZATION_STAGES = frozenset({"management", "log-archive", "security"})
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "tests" / "template_snapshot.json"
@@ -38,6 +43,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::Bedrock::GuardrailVersion",
         "AWS::CloudTrail::Trail",
         "AWS::Macie::CustomDataIdentifier",
+        "AWS::Organizations::Policy",
     }
 )
 """Types whose replacement loses data, evidence or identity (keys, buckets, logs, queues...)."""
@@ -56,6 +62,31 @@ def take(artifacts: Iterable[StackArtifact]) -> Snapshot:
         )
         for artifact in sorted(artifacts, key=lambda a: a.stack_name)
     }
+
+
+def guarded(single_account: Iterable[StackArtifact], shipped: Iterable[StackArtifact]) -> Snapshot:
+    """What the snapshot guards: every single-account stack, and the organization stages'."""
+    return take([*single_account, *(a for a in shipped if a.stage in ORGANIZATION_STAGES)])
+
+
+def synthesize(outdir: Path, *, organization: bool) -> list[StackArtifact]:
+    """Synthesize cdk.json (with or without its ``organization`` block) into ``outdir``."""
+    import copy
+
+    import aws_cdk as cdk
+
+    from platform_config import CONTEXT_KEY, load_config, read_cdk_json
+    from stacks.stage import build_stages
+    from tools.synth import CLI_CONTEXT
+
+    context = read_cdk_json(ROOT / "cdk.json")
+    if not organization:
+        context = copy.deepcopy(context)
+        context[CONTEXT_KEY].pop("organization", None)
+    app = cdk.App(outdir=str(outdir), context={**context, **CLI_CONTEXT})
+    build_stages(app, load_config(context))
+    app.synth()
+    return stacks(outdir)
 
 
 def differences(expected: Mapping[str, Mapping[str, str]], actual: Snapshot) -> list[str]:
@@ -88,16 +119,20 @@ def differences(expected: Mapping[str, Mapping[str, str]], actual: Snapshot) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the snapshot of a cloud assembly; exit 2 when it cannot be read."""
+    """Write the snapshot (both syntheses in-process); exit 2 when an assembly cannot be read."""
+    import tempfile
+
     parser = argparse.ArgumentParser(prog="python -m tools.template_snapshot")
-    parser.add_argument("outdir", type=Path, help="the cloud assembly (cdk.out) of every stage")
     parser.add_argument("--output", type=Path, default=SNAPSHOT)
     args = parser.parse_args(argv)
-    try:
-        snapshot = take(stacks(args.outdir))
-    except AssemblyError as err:
-        print(f"template_snapshot: {err}", file=sys.stderr)
-        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            single = synthesize(Path(scratch) / "single", organization=False)
+            shipped = synthesize(Path(scratch) / "shipped", organization=True)
+            snapshot = guarded(single, shipped)
+        except AssemblyError as err:
+            print(f"template_snapshot: {err}", file=sys.stderr)
+            return 2
     args.output.write_text(json.dumps(snapshot, indent=1) + "\n", encoding="utf-8")
     count = sum(len(r) for r in snapshot.values())
     print(f"wrote {args.output}: {len(snapshot)} stacks, {count} resources")
