@@ -73,7 +73,7 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy lambda/*/*.py
+	$(VENV)/bin/mypy lambda/*/*.py lambda/org_isolation_layer/python/*.py
 
 # Two workers on the 2-core machine (PYTEST_WORKERS=0 runs in one process); --dist loadfile
 # keeps each file's module fixtures (an offline deployment, a gates run) in one worker.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -18,6 +19,7 @@ from platform_config import EnvironmentConfig, OrganizationConfig, PlatformConfi
 from platform_config.catalogue import ENDPOINT_SERVICES
 from secure_constructs.audit.audit_trail import AuditTrail
 from secure_constructs.audit.managed_rule_table import baseline_rules
+from secure_constructs.core.secure_function import RUNTIME
 from secure_constructs.data.encryption_key import EncryptionKey
 from secure_constructs.network.secure_vpc import SecureVpc
 from secure_constructs.organization import names
@@ -82,6 +84,25 @@ class OrganizationStack(cdk.Stack):
                 "does no context lookups)"
             )
         return self._configured_azs
+
+
+def org_isolation_layer(stack: cdk.Stack) -> lambda_.ILayerVersion:
+    """``lambda/org_isolation_layer`` as is: the organization entry point of the isolation rule.
+
+    The function's code stays the single-account handler folder (unchanged, so single-account
+    templates keep their asset); this layer adds ``org_isolation_rule``, which assumes the
+    member account's role and runs that handler's evaluation with the member's clients.
+    """
+    return lambda_.LayerVersion(
+        stack,
+        "OrgIsolationRule",
+        code=lambda_.Code.from_asset(
+            str(LAMBDA_DIR / "org_isolation_layer"),
+            exclude=["README.md", "**/__pycache__", "*.pyc"],
+        ),
+        compatible_runtimes=[RUNTIME],
+        description="org_isolation_rule: the organization entry point of the isolation rule",
+    )
 
 
 def logs_key(stack: cdk.Stack, construct_id: str, *, alias: str, description: str) -> EncryptionKey:
@@ -378,6 +399,7 @@ class SecurityStage(cdk.Stage):
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 encryption_key=key.key,
                 layers=[handler_layer(stack)],
+                entry_layer=org_isolation_layer(stack),
                 endpoint_security_group=vpc.endpoint_security_group,
             ),
         )

@@ -45,59 +45,38 @@ to the account (every job it creates must comply), nothing violated it in the wi
 NOT_APPLICABLE would hide an earlier NON_COMPLIANT result from compliance summaries instead of
 clearing it.
 
-Accounts (``MEMBER_ROLE_NAME``): unset, the single-account rule: the function's own credentials
-list the jobs, report to Config and reach the DLQ. Set, an organization custom rule: the function
-runs in the security (delegated administrator) account and AWS Config of each member account
-invokes it; the result token belongs to that member's rule, so after validating the event the
-function assumes ``arn:<partition>:iam::<event accountId>:role/<MEMBER_ROLE_NAME>`` (partition
-and region from ``context.invoked_function_arn``; regional STS endpoint; session
-``config-isolation-<account>``, 900 s) and lists the jobs and calls PutEvaluations with those
-credentials, in the function's region. The DLQ (security account) stays on the function's own
-credentials. IAM: the function's role needs ``sts:AssumeRole`` on the member role ARNs only; each
-member role needs what the single-account function role needs (sagemaker:ListTrainingJobs,
-ListProcessingJobs, DescribeTrainingJob, DescribeProcessingJob, config:PutEvaluations) and must
-trust the function's role.
-
 Environment:
     DLQ_URL: SQS queue URL for unprocessable events (required).
     LOOKBACK_HOURS: window of job creation times to check, whole hours 1..8760 (default 24).
     EVALUATION_SCOPE: ``account`` (default) or ``job``, see above.
-    MEMBER_ROLE_NAME: IAM role name (no path) to assume in the event's account; unset or blank
-        (default): single-account mode, see above.
 
 Modules (this folder plus the ``handler_kit`` layer): ``sagemaker_isolation_rule_settings``
 (``Settings``), ``sagemaker_isolation_rule_event`` (the rule event),
-``sagemaker_isolation_rule_checks`` (describing and checking the jobs),
-``sagemaker_isolation_rule_member`` (organization mode: assume the member role, its clients).
-Clients are built by a ``ClientFactory`` (own clients, the DLQ client, STS, the member clients):
-tests pass their own.
+``sagemaker_isolation_rule_checks`` (describing and checking the jobs).
 
 Failure modes:
     Dead-lettered, handler returns normally (no retry would help): event not a dict, invokingEvent
     not a JSON object string, messageType other than ScheduledNotification, missing resultToken,
-    missing/invalid notificationCreationTime or account ID (not 12 digits: no role is assumed),
-    ruleParameters not a JSON object string, allowedSubnetIds not a string; STS AccessDenied on
-    the member role (missing, or its trust does not allow this function; the reason names the
-    role ARN); Config rejecting the evaluations permanently (InvalidParameterValueException,
-    InvalidResultTokenException, NoSuchConfigRuleException, ValidationException).
+    missing/invalid notificationCreationTime or account ID, ruleParameters not a JSON object
+    string, allowedSubnetIds not a string; Config rejecting the evaluations permanently
+    (InvalidParameterValueException, InvalidResultTokenException, NoSuchConfigRuleException,
+    ValidationException).
     Raised, so Lambda's async retries run and then the platform DLQ receives the event:
-    throttling, 5xx and network errors from STS, SageMaker, Config or SQS (after botocore's own
-    retries); any other STS error; any other SageMaker error such as AccessDenied (the member
-    role lacks a permission); Config returning FailedEvaluations.
+    throttling, 5xx and network errors from SageMaker, Config or SQS (after botocore's own
+    retries); any other SageMaker error such as AccessDenied; Config returning FailedEvaluations.
     Re-running is safe: a later run overwrites the same evaluations.
-    ``ConfigurationError``: a missing or invalid environment variable, or ``MEMBER_ROLE_NAME``
-    set without a Lambda function ARN in the context (raised).
+    ``ConfigurationError``: a missing or invalid environment variable (raised).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import boto3
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from handler_kit.dlq import send_to_dlq
 from handler_kit.errors import ConfigurationError as ConfigurationError
@@ -110,17 +89,6 @@ from sagemaker_isolation_rule_checks import (
     job_annotation,
 )
 from sagemaker_isolation_rule_event import MalformedEventError, RuleEvent, parse_event
-from sagemaker_isolation_rule_member import (
-    MemberClients,
-    MemberCredentials,
-    MemberRoleDeniedError,
-    assume_member_role,
-    function_location,
-    make_member_clients,
-    make_sts_client,
-    member_role_arn,
-    retry_config,
-)
 from sagemaker_isolation_rule_settings import Settings, load_settings
 
 ACCOUNT_RESOURCE_TYPE = "AWS::::Account"
@@ -149,38 +117,13 @@ class Clients:
     sqs: Any
 
 
-def make_sqs_client() -> Any:
-    """The dead-letter queue's client, on the function's own credentials."""
-    return boto3.client("sqs", config=retry_config())
-
-
 def make_clients() -> Clients:
-    """Single-account clients on the function's own credentials (standard retry mode)."""
+    """Create the boto3 clients (standard retry mode: throttling is retried before raising)."""
+    boto_config = BotoConfig(retries={"mode": "standard", "max_attempts": 5})
     return Clients(
-        sagemaker=boto3.client("sagemaker", config=retry_config()),
-        config=boto3.client("config", config=retry_config()),
-        sqs=make_sqs_client(),
-    )
-
-
-@dataclass(frozen=True)
-class ClientFactory:
-    """How ``run`` builds its clients; tests replace any of them.
-
-    ``own``: single-account clients; ``sqs``: the DLQ client (function credentials); ``sts``:
-    region -> STS client; ``member``: (assumed-role credentials, region) -> member clients.
-    """
-
-    own: Callable[[], Clients]
-    sqs: Callable[[], Any]
-    sts: Callable[[str], Any]
-    member: Callable[[MemberCredentials, str], MemberClients]
-
-
-def default_factory() -> ClientFactory:
-    """The real factories (looked up at call time, so a patched ``make_clients`` is used)."""
-    return ClientFactory(
-        own=make_clients, sqs=make_sqs_client, sts=make_sts_client, member=make_member_clients
+        sagemaker=boto3.client("sagemaker", config=boto_config),
+        config=boto3.client("config", config=boto_config),
+        sqs=boto3.client("sqs", config=boto_config),
     )
 
 
@@ -231,64 +174,20 @@ def send_evaluations(config: Any, evaluations: list[dict[str, Any]], token: str)
     return calls
 
 
-def dead_letter(
-    sqs: Any, dlq_url: str, reason: str, event: Any, details: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def dead_letter(sqs: Any, dlq_url: str, reason: str, event: Any) -> dict[str, Any]:
     """Send the original event with the reason to the DLQ, log it, and say so."""
-    send_to_dlq(sqs, dlq_url, reason, event, details=details, level="ERROR")
+    send_to_dlq(sqs, dlq_url, reason, event, level="ERROR")
     return {"status": "dead_lettered", "reason": reason}
 
 
 def evaluate(
     event: Any, clients: Clients, settings: Settings, *, page_size: int = 100
 ) -> dict[str, Any]:
-    """Validate the event, then evaluate the window with ``clients`` (already built)."""
+    """Evaluate the jobs of the look-back window and report them to Config."""
     try:
         rule_event = parse_event(event)
     except MalformedEventError as exc:
         return dead_letter(clients.sqs, settings.dlq_url, str(exc), event)
-    return evaluate_event(rule_event, event, clients, settings, page_size=page_size)
-
-
-def run(
-    event: Any,
-    context: Any,
-    settings: Settings,
-    factory: ClientFactory,
-    *,
-    page_size: int = 100,
-) -> dict[str, Any]:
-    """Validate the event, build the clients for its account (see Accounts), evaluate it."""
-    try:
-        rule_event = parse_event(event)
-    except MalformedEventError as exc:
-        return dead_letter(factory.sqs(), settings.dlq_url, str(exc), event)
-    if settings.member_role_name is None:
-        return evaluate_event(rule_event, event, factory.own(), settings, page_size=page_size)
-    location = function_location(context)
-    account = rule_event.account_id
-    role_arn = member_role_arn(location.partition, account, settings.member_role_name)
-    sqs = factory.sqs()
-    try:
-        credentials = assume_member_role(factory.sts(location.region), role_arn, account)
-    except MemberRoleDeniedError as exc:
-        details = {"account": account, "roleArn": role_arn, "errorCode": exc.code}
-        return dead_letter(sqs, settings.dlq_url, str(exc), event, details)
-    member = factory.member(credentials, location.region)
-    log("INFO", "member role assumed", account=account, roleArn=role_arn)
-    clients = Clients(sagemaker=member.sagemaker, config=member.config, sqs=sqs)
-    return evaluate_event(rule_event, event, clients, settings, page_size=page_size)
-
-
-def evaluate_event(
-    rule_event: RuleEvent,
-    event: Any,
-    clients: Clients,
-    settings: Settings,
-    *,
-    page_size: int = 100,
-) -> dict[str, Any]:
-    """Evaluate the jobs of the look-back window and report them to Config."""
     since = rule_event.notification_time - timedelta(hours=settings.lookback_hours)
     results = collect_results(clients.sagemaker, since, rule_event.allowed_subnets, page_size)
     for r in results:
@@ -334,4 +233,4 @@ def evaluate_event(
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point."""
     settings = load_settings(os.environ)
-    return run(event, context, settings, default_factory())
+    return evaluate(event, make_clients(), settings)

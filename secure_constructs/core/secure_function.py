@@ -61,9 +61,9 @@ class SecureFunction(Construct):
 
     Always:
       * runtime ``RUNTIME``, code from ``code_dir`` as is (no bundling, no Docker), handler
-        ``<folder name>.handler``, optional ``layers`` (e.g. shared handler code from a plain
-        folder), ``function_name`` (default: named by CloudFormation), ``memory_mb`` (256),
-        ``timeout`` (60 s);
+        ``<folder name>.handler`` (or ``handler``: e.g. an entry point a layer provides),
+        optional ``layers`` (e.g. shared handler code from a plain folder), ``function_name``
+        (default: named by CloudFormation), ``memory_mb`` (256), ``timeout`` (60 s);
       * attached to ``vpc`` in ``subnets``, behind ``security_group`` when given, otherwise
         behind its own group whose only egress is TCP 443 to ``endpoint_security_group`` (the
         interface endpoints) and, with ``s3_prefix_list_id``, to S3 through the gateway
@@ -121,6 +121,7 @@ class SecureFunction(Construct):
         max_event_age: cdk.Duration | None = None,
         function_name: str | None = None,
         queue_id: str = "Default",
+        handler: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         module = code_dir.name
@@ -197,7 +198,7 @@ class SecureFunction(Construct):
             description=description,
             function_name=function_name,
             runtime=RUNTIME,
-            handler=f"{module}.handler",
+            handler=handler or f"{module}.handler",
             code=lambda_.Code.from_asset(str(code_dir), exclude=["**/__pycache__", "*.pyc"]),
             layers=list(layers),
             role=self.role.without_policy_updates(),

@@ -273,7 +273,9 @@ class IsolationRuleEvaluator:
 
     ``member_accounts``: every account the rule evaluates (each needs
     ``OrganizationRuleMemberRole``); ``code_dir``: ``lambda/sagemaker_isolation_rule`` (the
-    handler must assume the member role, see the module docstring); ``vpc``/``subnets`` and
+    single-account handler, unchanged); ``entry_layer``: the layer whose ``python/`` holds
+    ``handler`` (default ``org_isolation_rule.handler``, ``lambda/org_isolation_layer``: it
+    assumes the member role, then runs the single-account evaluation); ``vpc``/``subnets`` and
     ``security_group`` or ``endpoint_security_group``: the function's network (it needs STS,
     SageMaker API, Config, SQS, CloudWatch Logs and X-Ray through endpoints or NAT);
     ``encryption_key``: its logs and dead-letter queue; ``layers``: the ``handler_kit`` layer;
@@ -287,7 +289,9 @@ class IsolationRuleEvaluator:
     vpc: ec2.IVpc
     subnets: ec2.SubnetSelection
     encryption_key: kms.IKey
+    entry_layer: lambda_.ILayerVersion
     layers: Sequence[lambda_.ILayerVersion] = ()
+    handler: str = "org_isolation_rule.handler"
     security_group: ec2.ISecurityGroup | None = None
     endpoint_security_group: ec2.ISecurityGroup | None = None
     allowed_subnet_ids: Sequence[str] = ()
@@ -340,8 +344,8 @@ class OrganizationConfigRules(Construct):
         account for 7 hours only); deploy ``OrganizationRuleMemberRole`` in every member account
         before the first evaluation, and add each new account to ``member_accounts`` (until
         then the custom rule's evaluations fail there: Config may not invoke the function);
-      * the handler must assume the member role (``MEMBER_ROLE_NAME``) before calling SageMaker
-        and ``config:PutEvaluations``.
+      * the entry point (``entry_layer``'s ``handler``) assumes the member role
+        (``MEMBER_ROLE_NAME``) before calling SageMaker and ``config:PutEvaluations``.
 
     Cost: conformance pack evaluations (pack rules) and rule evaluations (the custom rule) are
     billed per evaluation, per account and region, tiered from $0.001 each (AWS Config pricing);
@@ -488,7 +492,8 @@ class OrganizationConfigRules(Construct):
                 "EVALUATION_SCOPE": "account",
                 "MEMBER_ROLE_NAME": member_role,
             },
-            layers=isolation.layers,
+            layers=[*isolation.layers, isolation.entry_layer],
+            handler=isolation.handler,
             reserved_concurrency=isolation.reserved_concurrency,
             log_retention_days=isolation.log_retention_days,
             timeout=cdk.Duration.minutes(5),

@@ -7,6 +7,10 @@ the function's folder is the working directory and on ``sys.path`` (``/var/task`
 loader puts ``lambda/layer/python`` and ``lambda/<function>`` on ``sys.path`` the same way, then
 imports ``lambda/<function>/<module>.py`` under its own name. Module names are unique across
 functions (each starts with its function's name), so several handlers share one process.
+
+A handler module may also live in a layer of its own (``lambda/<layer>/python/<module>.py``, at
+``/opt/python`` on Lambda next to ``handler_kit``) and import the modules of the function folder
+it is deployed with: ``load_layer_module`` sets up ``sys.path`` for that case.
 """
 
 from __future__ import annotations
@@ -42,6 +46,32 @@ def load_handler(function: str, module: str | None = None) -> ModuleType:
         raise ImportError(f"no handler module at {path}")
     _on_path(LAYER_PATH)
     _on_path(folder)
+    return _import_file(name, path)
+
+
+def load_layer_module(layer: str, module: str, *, function: str) -> ModuleType:
+    """Import ``lambda/<layer>/python/<module>.py`` as ``<module>``, deployed with ``function``.
+
+    ``sys.path`` gets ``lambda/layer/python`` (``handler_kit``), ``lambda/<layer>/python`` and
+    ``lambda/<function>`` (``/var/task``, first, as on Lambda), so the layer module imports its
+    siblings, the function's modules and ``handler_kit`` by plain name. A module already
+    imported from that file is returned as it is (see ``load_handler``).
+    """
+    layer_folder = LAMBDA_ROOT / layer / "python"
+    path = layer_folder / f"{module}.py"
+    if not path.is_file():
+        raise ImportError(f"no layer module at {path}")
+    function_folder = LAMBDA_ROOT / function
+    if not function_folder.is_dir():
+        raise ImportError(f"no function folder at {function_folder}")
+    _on_path(LAYER_PATH)
+    _on_path(layer_folder)
+    _on_path(function_folder)
+    return _import_file(module, path)
+
+
+def _import_file(name: str, path: Path) -> ModuleType:
+    """``sys.modules[name]`` if it was loaded from ``path``, else ``path`` imported as ``name``."""
     loaded = sys.modules.get(name)
     if loaded is not None:
         if Path(str(loaded.__file__)).resolve() != path:

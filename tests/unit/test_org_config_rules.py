@@ -40,6 +40,7 @@ from secure_constructs.organization.org_config import (
     template_body,
 )
 from stacks.base import LAMBDA_DIR, handler_layer
+from stacks.organization_stage import org_isolation_layer
 from tests.conftest import new_app, resources_of
 
 PROJECT = "secure-ml"
@@ -75,6 +76,7 @@ def _evaluator(stack: cdk.Stack, **changes: Any) -> IsolationRuleEvaluator:
             stack, "Endpoints", "sg-0a1b2c3d4e5f60718"
         ),
         layers=[handler_layer(stack)],
+        entry_layer=org_isolation_layer(stack),
         allowed_subnet_ids=SUBNETS,
     )
     return replace(evaluator, **changes)
@@ -358,9 +360,21 @@ def test_custom_rule_is_an_organization_lambda_rule_invoked_from_member_accounts
                 )
             },
             "VpcConfig": Match.object_like({"SubnetIds": list(SUBNETS)}),
-            "Handler": "sagemaker_isolation_rule.handler",
+            # The entry point is the organization layer's; the code is the single-account folder.
+            "Handler": "org_isolation_rule.handler",
         },
     )
+
+
+def test_the_evaluator_runs_the_single_account_code_with_the_entry_layer(built: Built) -> None:
+    (function,) = [
+        r
+        for r in built.raw["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Handler") == "org_isolation_rule.handler"
+    ]
+    layers = function["Properties"]["Layers"]
+    assert len(layers) == 2  # handler_kit and the organization entry point
 
 
 def test_evaluator_can_only_assume_the_member_roles(built: Built) -> None:

@@ -237,3 +237,23 @@ def test_the_readme_states_the_purpose_of_every_policy_statement() -> None:
                 continue  # the lock on the whole document: stated in the opt-out row
             assert f"`{sid}`" in section, (policy.name, sid)
             assert purpose
+
+
+def test_the_organization_evaluator_runs_the_single_account_rule_code(
+    org_synthesized: Synthesized,
+) -> None:
+    """Same code asset as each environment's isolation rule; only the entry point is added."""
+
+    def code_of(template: dict[str, Any], handler: str) -> str:
+        (key,) = [
+            r["Properties"]["Code"]["S3Key"]
+            for r in resources_of(template, "AWS::Lambda::Function").values()
+            if r["Properties"].get("Handler") == handler
+        ]
+        return str(key)
+
+    security = _stack(org_synthesized, "security", "secure-ml-org-security")
+    evaluator = code_of(security, "org_isolation_rule.handler")
+    for env in ("dev", "prod"):
+        audit = org_synthesized.raw(env, "audit")
+        assert code_of(audit, "sagemaker_isolation_rule.handler") == evaluator

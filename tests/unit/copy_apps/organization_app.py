@@ -22,6 +22,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from harness import imported_endpoint_group, imported_vpc, main
 from lifted_kit.audit.audit_trail import AuditTrail
@@ -230,6 +231,12 @@ def security(app: cdk.App) -> None:
                 vpc=imported_vpc(services),
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 encryption_key=key.key,
+                entry_layer=lambda_.LayerVersion(
+                    services,
+                    "EntryLayer",
+                    code=lambda_.Code.from_asset(str(handler_folder("org_isolation_rule"))),
+                    compatible_runtimes=[lambda_.Runtime.PYTHON_3_14],
+                ),
                 endpoint_security_group=imported_endpoint_group(services),
                 allowed_subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
             ),

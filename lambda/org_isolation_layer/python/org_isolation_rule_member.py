@@ -1,8 +1,8 @@
-"""Organization mode: assume the member account's role, build that account's clients.
+"""The member account: assume its role, build its clients, find where the function runs.
 
 An organization custom rule's function runs in the security (delegated administrator) account,
 while the result token in each event belongs to the rule of the member account that invoked it.
-With ``MEMBER_ROLE_NAME`` set, the entry point assumes
+``org_isolation_rule`` therefore assumes
 ``arn:<partition>:iam::<event accountId>:role/<MEMBER_ROLE_NAME>`` through the regional STS
 endpoint of the function's own region (``sts.<region>.<partition domain>``, also when the runtime
 or ``AWS_STS_REGIONAL_ENDPOINTS`` would pick the global one: a VPC's STS interface endpoint only
@@ -92,8 +92,9 @@ def function_location(context: Any) -> FunctionLocation:
     match = FUNCTION_ARN_RE.fullmatch(arn) if isinstance(arn, str) else None
     if match is None:
         raise ConfigurationError(
-            f"MEMBER_ROLE_NAME is set but context.invoked_function_arn={arn!r} is not a Lambda "
-            "function ARN (arn:<partition>:lambda:<region>:<account>:function:<name>)"
+            f"context.invoked_function_arn={arn!r} is not a Lambda function ARN "
+            "(arn:<partition>:lambda:<region>:<account>:function:<name>): the organization "
+            "entry point takes the member role's partition and its region from it"
         )
     return FunctionLocation(partition=match["partition"], region=match["region"])
 
