@@ -1,9 +1,10 @@
 """The organization stages: management, log archive and security tooling (``organization``).
 
 Built only when cdk.json has an ``organization`` block and no single environment is selected.
-Deployment order (each stage's stacks in the order listed): management ``Policies``, then the
-log archive, then management ``Trail`` (CloudTrail checks the bucket and key exist), then the
-security account, then the workload environments.
+Deployment order: the log archive (its bucket and key name the trail by ARN only, so they need
+nothing of the other stages), then the management stage (policies, delegated administrators,
+then the trail, which CloudTrail creates only when the bucket and key exist), then the
+security account (it needs the delegations), then the workload environments.
 """
 
 from __future__ import annotations
@@ -415,12 +416,12 @@ def build_organization_stages(app: cdk.App, config: PlatformConfig) -> list[cdk.
     org = config.organization
     if org is None:
         return []
+    archive = LogArchiveStage(app, project=config.project, org=org)
     management = ManagementStage(
         app, project=config.project, org=org, environments=config.environments
     )
-    archive = LogArchiveStage(app, project=config.project, org=org)
     security = SecurityStage(app, project=config.project, org=org, environments=config.environments)
-    stages: list[cdk.Stage] = [management, archive, security]
+    stages: list[cdk.Stage] = [archive, management, security]
     for stage in stages:
         cdk.Tags.of(stage).add("project", config.project)
     return stages

@@ -29,7 +29,7 @@ from stacks.organization_stage import guardrail_inputs
 from stacks.stage import build_stages
 from tests.conftest import SHIPPED_CONTEXT, Synthesized, new_app, resources_of
 
-ORG_STAGES = ("management", "log-archive", "security")
+ORG_STAGES = ("log-archive", "management", "security")
 SINGLETON_TYPES = {
     "guardduty": "AWS::GuardDuty::Detector",
     "securityhub": "AWS::SecurityHub::Hub",
