@@ -105,7 +105,8 @@ def render(results: list[GateResult], all_stacks: list[StackArtifact]) -> str:
     """The human summary: gates table, stacks per environment, fixed monthly cost."""
     by_env: dict[str, list[StackArtifact]] = defaultdict(list)
     for stack in all_stacks:
-        by_env[stack.stage].append(stack)
+        # Stacks outside any stage (the delivery pipeline and its cross-region support stack).
+        by_env[stack.stage or "tooling (no stage)"].append(stack)
     lines = ["", "Synthesized environments:"]
     for env, env_stacks in by_env.items():
         resources = sum(sum(s.resource_types().values()) for s in env_stacks)

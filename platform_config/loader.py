@@ -23,6 +23,7 @@ from platform_config.model import (
     EnvironmentConfig,
     PlatformConfig,
 )
+from platform_config.parse_delivery import parse_delivery
 from platform_config.parse_environment import parse_environment
 from platform_config.parse_organization import parse_organization
 from platform_config.readers import ConfigError, get, no_unknown
@@ -48,7 +49,7 @@ def load_config(context: Mapping[str, Any], selected: str | None = None) -> Plat
     root = get(
         context, CONTEXT_KEY, CONTEXT_KEY, dict, "an object with 'project' and 'environments'"
     )
-    no_unknown(root, CONTEXT_KEY, {"project", "environments", "organization"})
+    no_unknown(root, CONTEXT_KEY, {"project", "environments", "organization", "delivery"})
     project = get(root, "project", f"{CONTEXT_KEY}.project", str, "a string")
     if not _NAME.match(project):
         raise ConfigError(
@@ -74,11 +75,17 @@ def load_config(context: Mapping[str, Any], selected: str | None = None) -> Plat
         raw_org = get(root, "organization", org_key, dict, "an object (see the README)")
         organization = parse_organization(raw_org, org_key, environments)
         environments = [organization_mode(env) for env in environments]
+    delivery = None
+    if "delivery" in root:
+        delivery_key = f"{CONTEXT_KEY}.delivery"
+        raw_delivery = get(root, "delivery", delivery_key, dict, "an object (see the README)")
+        delivery = parse_delivery(raw_delivery, delivery_key, environments, organization)
     return PlatformConfig(
         project=project,
         environments=tuple(e for e in environments if selected in (None, e.name)),
         organization=organization,
         selected=selected,
+        delivery=delivery,
     )
 
 

@@ -325,6 +325,23 @@ class OrganizationConfig:
 
 
 @dataclass(frozen=True)
+class DeliveryConfig:
+    """The pipeline that deploys the platform (``delivery`` in cdk.json)."""
+
+    tooling_account: str
+    region: str
+    connection_arn: str
+    repository: str
+    branch: str
+    approval_topic_arn: str | None
+    approval_emails: tuple[str, ...]
+    order: tuple[str, ...]
+    """Every environment once, in deployment order."""
+    approval_before: tuple[str, ...]
+    """Environments whose deployment waits for a person's approval."""
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     """The whole platform: a project name and the environments selected for this run."""
 
@@ -334,3 +351,5 @@ class PlatformConfig:
     """None: single-account mode (the default)."""
     selected: str | None = None
     """The one environment selected for this run (``-c env=<name>``), or None for all."""
+    delivery: DeliveryConfig | None = None
+    """None: no pipeline (deploy with ``cdk deploy``)."""

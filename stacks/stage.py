@@ -15,6 +15,7 @@ from stacks.keys_stack import KeysStack
 from stacks.ml_stack import MlStack
 from stacks.network_stack import NetworkStack
 from stacks.organization_stage import build_organization_stages
+from stacks.pipeline_stack import PipelineStack
 
 
 class PlatformStage(cdk.Stage):
@@ -138,13 +139,27 @@ def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:
     """One stage per configured environment; returns them.
 
     With an ``organization`` block and no single environment selected, the organization's
-    stages (management, log archive, security) come first, in their deployment order.
+    stages (log archive, management, security) come first, in their deployment order; with a
+    ``delivery`` block (and no selection), the pipeline stack that deploys them all comes last.
     """
-    if config.organization is not None and config.selected is None:
+    everything = config.selected is None
+    organization_stages = (
         build_organization_stages(app, config)
-    return [
+        if config.organization is not None and everything
+        else []
+    )
+    stages = [
         PlatformStage(
             app, project=config.project, environment=env, organization=config.organization
         )
         for env in config.environments
     ]
+    if config.delivery is not None and everything:
+        PipelineStack(
+            app,
+            config=config,
+            delivery=config.delivery,
+            organization_stages=organization_stages,
+            environment_stages={stage.stage_name: stage for stage in stages},
+        )
+    return stages

@@ -29,7 +29,9 @@ SHIPPED_CONTEXT = read_cdk_json(ROOT / "cdk.json")
 """cdk.json's context as shipped: the example organization included (what ``make synth`` builds)."""
 CDK_JSON_CONTEXT = copy.deepcopy(SHIPPED_CONTEXT)
 CDK_JSON_CONTEXT[CONTEXT_KEY].pop("organization", None)
-"""The same without the ``organization`` block: the single-account default most tests assert."""
+CDK_JSON_CONTEXT[CONTEXT_KEY].pop("delivery", None)
+"""The same without the ``organization`` and ``delivery`` blocks: the single-account default most
+tests assert (deployed with ``cdk deploy``, no pipeline)."""
 ENV_NAMES = tuple(CDK_JSON_CONTEXT[CONTEXT_KEY]["environments"])
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -44,6 +44,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::CloudTrail::Trail",
         "AWS::Macie::CustomDataIdentifier",
         "AWS::Organizations::Policy",
+        "AWS::CodePipeline::Pipeline",
     }
 )
 """Types whose replacement loses data, evidence or identity (keys, buckets, logs, queues...)."""
@@ -65,12 +66,21 @@ def take(artifacts: Iterable[StackArtifact]) -> Snapshot:
 
 
 def guarded(single_account: Iterable[StackArtifact], shipped: Iterable[StackArtifact]) -> Snapshot:
-    """What the snapshot guards: every single-account stack, and the organization stages'."""
-    return take([*single_account, *(a for a in shipped if a.stage in ORGANIZATION_STAGES)])
+    """What the snapshot guards: single-account stacks, organization and tooling stacks.
+
+    Every single-account stack, the organization stages' and the stacks outside any stage (the
+    delivery pipeline and its cross-region support stack).
+    """
+    outside = [a for a in shipped if a.stage in ORGANIZATION_STAGES or not a.stage]
+    return take([*single_account, *outside])
 
 
 def synthesize(outdir: Path, *, organization: bool) -> list[StackArtifact]:
-    """Synthesize cdk.json (with or without its ``organization`` block) into ``outdir``."""
+    """Synthesize cdk.json into ``outdir``, as shipped or as the single-account platform.
+
+    ``organization=False`` drops the ``organization`` and ``delivery`` blocks, as
+    ``tests/conftest.py`` builds the single-account platform.
+    """
     import copy
 
     import aws_cdk as cdk
@@ -83,6 +93,7 @@ def synthesize(outdir: Path, *, organization: bool) -> list[StackArtifact]:
     if not organization:
         context = copy.deepcopy(context)
         context[CONTEXT_KEY].pop("organization", None)
+        context[CONTEXT_KEY].pop("delivery", None)
     app = cdk.App(outdir=str(outdir), context={**context, **CLI_CONTEXT})
     build_stages(app, load_config(context))
     app.synth()
