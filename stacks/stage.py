@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from platform_config import EnvironmentConfig, OrganizationConfig, PlatformConfig
+from secure_constructs.audit.drift_rule import StackDriftRule
 from secure_constructs.organization.org_config import OrganizationRuleMemberRole
 from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
@@ -33,6 +34,7 @@ class PlatformStage(cdk.Stage):
         project: str,
         environment: EnvironmentConfig,
         organization: OrganizationConfig | None = None,
+        drift_check: bool = False,
     ) -> None:
         super().__init__(
             scope,
@@ -126,6 +128,14 @@ class PlatformStage(cdk.Stage):
                 project=project,
                 security_account=organization.security_account,
             )
+        if drift_check and self.audit.recorder is not None:
+            # Delivered by the pipeline: a change made outside it shows as drift.
+            StackDriftRule(
+                self.audit,
+                "StackDrift",
+                prefix=f"{project}-{environment.name}",
+                depends_on=[self.audit.recorder.delivery_channel],
+            )
         for key, value in (("project", project), *environment.tags):
             cdk.Tags.of(self).add(key, value)
 
@@ -150,7 +160,11 @@ def build_stages(app: cdk.App, config: PlatformConfig) -> list[PlatformStage]:
     )
     stages = [
         PlatformStage(
-            app, project=config.project, environment=env, organization=config.organization
+            app,
+            project=config.project,
+            environment=env,
+            organization=config.organization,
+            drift_check=config.delivery is not None,
         )
         for env in config.environments
     ]

@@ -155,3 +155,33 @@ def test_artifacts_are_encrypted_with_a_rotated_key_for_cross_account_deploys(
 
 def test_no_pipeline_without_the_block(synthesized: Synthesized) -> None:
     assert not [a for a in synthesized.artifacts if a.stack_name.endswith("-pipeline")]
+
+
+def test_delivered_environments_flag_drift_to_the_alerts_route(
+    org_synthesized: Synthesized, synthesized: Synthesized
+) -> None:
+    """With a pipeline, a change made outside it is drift: a Config rule the router routes."""
+    for env in ("dev", "prod"):
+        audit = org_synthesized.raw(env, "audit")
+        (rule,) = [
+            r
+            for r in resources_of(audit, "AWS::Config::ConfigRule").values()
+            if r["Properties"]["Source"]["SourceIdentifier"]
+            == "CLOUDFORMATION_STACK_DRIFT_DETECTION_CHECK"
+        ]
+        props = rule["Properties"]
+        assert props["ConfigRuleName"] == f"secure-ml-{env}-cloudformation-stack-drift"
+        assert props["MaximumExecutionFrequency"] == "TwentyFour_Hours"
+        assert "cloudformationRoleArn" in props["InputParameters"]
+        roles = [
+            r
+            for r in resources_of(audit, "AWS::IAM::Role").values()
+            if "ReadOnlyAccess" in json.dumps(r["Properties"].get("ManagedPolicyArns", []))
+        ]
+        (role,) = roles
+        (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "config.amazonaws.com"}
+        assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+        # Without a pipeline the platform has no drift rule (single-account stays as it was).
+        single = synthesized.raw(env, "audit")
+        assert "CLOUDFORMATION_STACK_DRIFT_DETECTION_CHECK" not in json.dumps(single)
