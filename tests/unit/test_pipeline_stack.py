@@ -185,3 +185,14 @@ def test_delivered_environments_flag_drift_to_the_alerts_route(
         # Without a pipeline the platform has no drift rule (single-account stays as it was).
         single = synthesized.raw(env, "audit")
         assert "CLOUDFORMATION_STACK_DRIFT_DETECTION_CHECK" not in json.dumps(single)
+
+
+def test_the_synth_commands_are_the_readmes_two_commands() -> None:
+    """The pipeline runs what the README's first screen promises (and what CI runs)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    first_screen = (root / "README.md").read_text(encoding="utf-8").split("---", 1)[0]
+    for command in SYNTH_COMMANDS:
+        assert f"\n{command}" in first_screen, command
+    assert "make test" in (root / ".ci" / "run").read_text(encoding="utf-8")
