@@ -59,11 +59,14 @@ setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 # Synthesize as 'cdk synth' does (cdk.json's context plus the CLI's own; tools/synth.py runs the
 # app in-process, without the CLI's Node start-up; tests/unit/test_cli_synth.py proves the real
 # CLI writes the same templates), then run every gate over cdk.out and print one summary.
-# cdk-nag runs inside synth and fails it on any finding.
+# cdk-nag runs inside synth and fails it on any finding. Then the committed CloudFormation
+# execution policies must cover every template and pass the Service Authorization Reference.
 synth: setup
 	rm -rf cdk.out
 	$(PY) -m tools.synth --outdir cdk.out $(if $(ENV),--env $(ENV),)
 	$(PY) -m gates cdk.out --checkov $(CHECKOV_VENV)/bin/checkov --cache .gate-cache
+	$(PY) -m delivery.execution_policy cdk.out --check
+	$(PY) -m delivery.policy_check
 
 test: setup lint typecheck unit
 
