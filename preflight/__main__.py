@@ -1,4 +1,4 @@
-"""``python -m preflight``: see ``preflight.cli``."""
+"""``python -m preflight [--post-deploy]``: see ``preflight.cli``."""
 
 import os
 

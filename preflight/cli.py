@@ -1,5 +1,8 @@
 """``python -m preflight --env <env> [--outdir cdk.out]``: check the account before a deploy.
 
+``--post-deploy`` checks the deployed environment instead (``preflight.postdeploy``), and
+``--role-arn`` assumes a role first (the pipeline's CDK lookup role).
+
 Exit status: 0 no problem found; 1 at least one problem; 2 a usage error (bad config, no
 ``cdk.out`` for the environment, no credentials or AWS unreachable), printed as one line.
 """
@@ -16,6 +19,7 @@ from botocore.exceptions import BotoCoreError
 
 from gates.assembly import AssemblyError, StackArtifact, stacks
 from platform_config import ConfigError, EnvironmentConfig, load_config, read_cdk_json
+from preflight import postdeploy
 from preflight.plan import build_plan
 from preflight.results import Clients, Context, NoAccess
 from preflight.runner import exit_status, run, summary
@@ -61,17 +65,29 @@ def main(argv: Sequence[str] | None = None, session: boto3.session.Session | Non
     parser.add_argument("--env", required=True, help="the environment to check (cdk.json)")
     parser.add_argument("--outdir", type=Path, default=Path("cdk.out"), help="the cloud assembly")
     parser.add_argument("--cdk-json", type=Path, default=ROOT / "cdk.json", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--post-deploy", action="store_true", help="check the deployed environment instead"
+    )
+    parser.add_argument("--role-arn", help="assume this role first (read-only is enough)")
     args = parser.parse_args(argv)
     try:
         if not args.env.strip():
             raise UsageError("preflight: --env is empty: name an environment of cdk.json")
         env = _environment(args.cdk_json, args.env)
-        plan = build_plan(env, _artifacts(args.outdir, env))
+        artifacts = _artifacts(args.outdir, env)
+        plan = build_plan(env, artifacts)
         try:
             session = session or boto3.session.Session(region_name=env.region)
         except BotoCoreError as err:
             raise NoAccess(f"no usable AWS session ({type(err).__name__}: {err})") from None
-        checks = run(Context(plan, Clients(session, env.region)))
+        if args.role_arn:
+            session = postdeploy.assume_role(session, args.role_arn, env.region)
+        clients = Clients(session, env.region)
+        if args.post_deploy:
+            context = postdeploy.build_context(plan, clients, artifacts, args.cdk_json)
+            checks = postdeploy.run(context)
+        else:
+            checks = run(Context(plan, clients))
         results = [next(checks)]  # caller identity: NoAccess before anything is printed
     except UsageError as err:
         print(err, file=sys.stderr)
@@ -79,8 +95,9 @@ def main(argv: Sequence[str] | None = None, session: boto3.session.Session | Non
     except NoAccess as err:
         print(f"preflight: {err}", file=sys.stderr)
         return 2
+    title = "post-deploy" if args.post_deploy else "preflight"
     print(
-        f"preflight {env.name}: account {env.account}, region {env.region}, "
+        f"{title} {env.name}: account {env.account}, region {env.region}, "
         f"{len(plan.stack_names)} stacks from {args.outdir} (read-only calls)"
     )
     print(results[0].line(), flush=True)
