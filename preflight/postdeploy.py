@@ -53,7 +53,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from gates.assembly import StackArtifact
 from platform_config import load_config, read_cdk_json
-from preflight.checks import IDENTITY
+from preflight import runner
 from preflight.plan import Plan
 from preflight.postdeploy_audit import cloudtrail_trail, config_recorder
 from preflight.postdeploy_buckets import data_bucket_policy
@@ -75,7 +75,6 @@ from preflight.results import (
     NoAccess,
     Outcome,
     Result,
-    Status,
     error_code,
     problem,
     unknown,
@@ -162,16 +161,12 @@ def build_context(
 
 
 def run(context: DeployedContext) -> Iterator[Result]:
-    """Every check's result as it comes; only the identity's when it is another account.
+    """The caller identity, then ``CHECKS`` (``preflight.runner.run`` with these checks).
 
     Raises:
         NoAccess: (on the first result) nothing can be checked: no credentials, no STS.
     """
-    identity = IDENTITY(context)
-    yield identity
-    if identity.status is not Status.PROBLEM:
-        for check in CHECKS:
-            yield check(context)
+    return runner.run(context, CHECKS)
 
 
 def assume_role(

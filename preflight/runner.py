@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from preflight.checks import CHECKS, IDENTITY
 from preflight.results import Check, Context, Result, Status
@@ -12,8 +12,10 @@ ORDER: tuple[Check, ...] = (*CHECKS[:3], *SINGLETON_CHECKS, *CHECKS[3:])
 """After caller identity: Lambda, AZs, endpoints, the singletons, logs, models, bootstrap."""
 
 
-def run(context: Context) -> Iterator[Result]:
+def run(context: Context, checks: Sequence[Check] = ORDER) -> Iterator[Result]:
     """Every check's result as it comes; only the identity's when it is another account.
+
+    ``checks`` (default ``ORDER``, the pre-deployment checks) run after the caller identity.
 
     Raises:
         NoAccess: (on the first result) nothing can be checked: no credentials, no STS.
@@ -21,7 +23,7 @@ def run(context: Context) -> Iterator[Result]:
     identity = IDENTITY(context)
     yield identity
     if identity.status is not Status.PROBLEM:
-        for check in ORDER:
+        for check in checks:
             yield check(context)
 
 
