@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +13,15 @@ from platform_config.model import (
     AuditConfig,
     MacieConfig,
 )
-from platform_config.readers import ConfigError, choice, get, no_unknown, retention, str_list
+from platform_config.readers import (
+    ORGANIZATION_ID,
+    ConfigError,
+    choice,
+    get,
+    no_unknown,
+    retention,
+    str_list,
+)
 from secure_constructs.audit.audit_rules import (
     CONFIG_RECORDING_FREQUENCIES,
     MACIE_PUBLISHING_FREQUENCIES,
@@ -40,7 +47,6 @@ _AUDIT_KEYS = frozenset(
     }
 )
 
-_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 
 _MAX_REVIEW_DAYS = 3650  # lambda/access_review accepts 1..3650
 
@@ -62,7 +68,7 @@ def parse_audit(raw: Mapping[str, Any], key: str) -> AuditConfig:
     org_key = f"{key}.organization_id"
     # null (or absent: the CDK CLI drops null context values) unless organization_trail.
     org_id = audit.get("organization_id")
-    if org_trail and (not isinstance(org_id, str) or not _ORGANIZATION_ID.match(org_id)):
+    if org_trail and (not isinstance(org_id, str) or not ORGANIZATION_ID.match(org_id)):
         raise ConfigError(
             org_key, org_id, "an organization ID such as o-a1b2c3d4e5 (organization_trail is true)"
         )

@@ -15,9 +15,8 @@ from typing import Any
 
 from platform_config.catalogue import REGION_AZ_LETTERS
 from platform_config.model import DeliveryConfig, EnvironmentConfig, OrganizationConfig
-from platform_config.readers import ConfigError, get, no_unknown, str_list
+from platform_config.readers import ACCOUNT_ID, EMAIL, ConfigError, get, no_unknown, str_list
 
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _CONNECTION = re.compile(
     r"^arn:aws[a-z-]*:codestar-connections:(?P<region>[a-z0-9-]+):"
     r"(?P<account>[0-9]{12}):connection/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
@@ -27,7 +26,6 @@ _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
 _TOPIC = re.compile(
     r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):[\w-]{1,256}$"
 )
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 KEYS = frozenset(
     {
         "tooling_account",
@@ -47,7 +45,7 @@ def _account(raw: Mapping[str, Any], key: str, taken: Mapping[str, str]) -> str:
     account: str = get(
         raw, "tooling_account", f"{key}.tooling_account", str, "a 12-digit account ID"
     )
-    if not _ACCOUNT.match(account):
+    if not ACCOUNT_ID.match(account):
         raise ConfigError(
             f"{key}.tooling_account", account, "a 12-digit AWS account ID as a string"
         )
@@ -93,7 +91,7 @@ def _approval(
                 "an SNS topic ARN of the tooling account and region, or null",
             )
     for email in emails:
-        if not _EMAIL.match(email):
+        if not EMAIL.match(email):
             raise ConfigError(f"{key}.approval_emails", email, "e-mail addresses")
     if topic is None and not emails:
         raise ConfigError(

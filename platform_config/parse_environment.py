@@ -17,7 +17,16 @@ from platform_config.parse_audit import parse_audit
 from platform_config.parse_data import parse_data
 from platform_config.parse_genai import parse_genai
 from platform_config.parse_ml import parse_ml
-from platform_config.readers import MISSING, ConfigError, get, no_unknown, retention, str_list
+from platform_config.readers import (
+    ACCOUNT_ID,
+    EMAIL,
+    MISSING,
+    ConfigError,
+    get,
+    no_unknown,
+    retention,
+    str_list,
+)
 from secure_constructs.core.sizing import DEFAULT_SUBNET_PLAN
 
 REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
@@ -26,9 +35,6 @@ DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
-
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 _TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
 
@@ -71,7 +77,7 @@ def parse_environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
     no_unknown(raw, key, _ENV_KEYS)
 
     account = get(raw, "account", f"{key}.account", str, "a 12-digit AWS account ID as a string")
-    if not _ACCOUNT.match(account):
+    if not ACCOUNT_ID.match(account):
         raise ConfigError(f"{key}.account", account, "a 12-digit AWS account ID as a string")
 
     regions_text = f"a supported region: {', '.join(sorted(REGION_AZ_LETTERS))}"
@@ -126,7 +132,7 @@ def parse_environment(name: str, raw: Any, key: str) -> EnvironmentConfig:
     flow_log_retention = retention(raw, "flow_log_retention_days", key)
 
     email = get(raw, "alert_email", f"{key}.alert_email", str, "an email address")
-    if not _EMAIL.match(email):
+    if not EMAIL.match(email):
         raise ConfigError(f"{key}.alert_email", email, "an email address such as ops@example.com")
 
     protection = get(

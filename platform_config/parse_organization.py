@@ -21,15 +21,22 @@ from platform_config.model import (
     ToolingNetworkConfig,
 )
 from platform_config.parse_environment import vpc_cidr
-from platform_config.readers import ConfigError, choice, get, integer, no_unknown, str_list
+from platform_config.readers import (
+    ACCOUNT_ID,
+    EMAIL,
+    ORGANIZATION_ID,
+    ConfigError,
+    choice,
+    get,
+    integer,
+    no_unknown,
+    str_list,
+)
 
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _OU_NAME = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 _ROLE_PATTERN = re.compile(r"^[A-Za-z0-9+=,.@_*-]{1,64}$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 ROLES = ("management_account", "log_archive_account", "security_account")
 KEYS = frozenset(
     {
@@ -114,12 +121,12 @@ def parse_organization(
     """Validate the block at ``key`` against the (already validated) ``environments``."""
     no_unknown(raw, key, KEYS)
     org_id = get(raw, "id", f"{key}.id", str, "an organization ID, o- and 10-32 letters or digits")
-    if not _ORG_ID.match(org_id):
+    if not ORGANIZATION_ID.match(org_id):
         raise ConfigError(f"{key}.id", org_id, "an organization ID, o- and 10-32 letters or digits")
     accounts: dict[str, str] = {}
     for role in ROLES:
         account = get(raw, role, f"{key}.{role}", str, "a 12-digit AWS account ID as a string")
-        if not _ACCOUNT.match(account):
+        if not ACCOUNT_ID.match(account):
             raise ConfigError(f"{key}.{role}", account, "a 12-digit AWS account ID as a string")
         other = next((r for r, a in accounts.items() if a == account), None)
         if other is not None:
@@ -166,7 +173,7 @@ def parse_organization(
         raise ConfigError(region_key, home, f"one of {', '.join(sorted(REGION_AZ_LETTERS))}")
     email_key = f"{key}.security_alert_email"
     email = get(raw, "security_alert_email", email_key, str, "an email address")
-    if not _EMAIL.match(email):
+    if not EMAIL.match(email):
         raise ConfigError(email_key, email, "an email address such as security@example.com")
     break_glass, deployers = _roles(raw, key)
     return OrganizationConfig(

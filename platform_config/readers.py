@@ -12,6 +12,13 @@ from typing import Any
 
 from secure_constructs.core.sizing import LOG_RETENTION_DAYS
 
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+"""A 12-digit AWS account ID."""
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+"""An AWS Organizations organization ID."""
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+"""An e-mail address, as the alert and approval subscriptions need one."""
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or invalid. ``str(err)`` is one line for the user."""
