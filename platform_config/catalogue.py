@@ -100,6 +100,34 @@ ENDPOINT_SERVICES: dict[str, EndpointService] = {
 }
 
 
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """A Bedrock text-embedding model a knowledge base may use.
+
+    ``dimensions``: the vector sizes the model can produce (the index is created with one);
+    ``max_input_tokens``: the longest chunk it embeds, so a chunk size above it is refused.
+    """
+
+    model_id: str
+    dimensions: tuple[int, ...]
+    max_input_tokens: int
+
+
+# The platform's allow-list of embedding models (Bedrock user guide, "Supported models and
+# Regions for Amazon Bedrock knowledge bases"; dimensions and input limits from each model's
+# parameters page). Guardrails do not apply to embedding calls; the organization's SCP excepts
+# exactly these families (amazon.titan-embed-*, cohere.embed-*) from its guardrail requirement.
+EMBEDDING_MODELS: dict[str, EmbeddingModel] = {
+    m.model_id: m
+    for m in (
+        EmbeddingModel("amazon.titan-embed-text-v2:0", (256, 512, 1024), 8192),
+        EmbeddingModel("amazon.titan-embed-text-v1", (1536,), 8192),
+        EmbeddingModel("cohere.embed-english-v3", (1024,), 512),
+        EmbeddingModel("cohere.embed-multilingual-v3", (1024,), 512),
+    )
+}
+
+
 # AWS Security Hub standards the platform can enable, by the ID that ends their ARN
 # (arn:<partition>:securityhub:<region>::standards/<id>), with the standard's name. Source: the
 # Security Hub standards reference (DescribeStandards returns the same ARNs). The legacy CIS

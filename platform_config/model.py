@@ -44,6 +44,9 @@ RESERVED_FUNCTIONS = (
     "genai_deploy_calls",
     "guarded_invoke",
     "phi_redaction",
+    "knowledge_ingestion",
+    "guarded_retrieval",
+    "bedrock_config_rules",
 )
 """The platform's Lambda functions whose reservations ``reserved_concurrency`` sets."""
 
@@ -131,6 +134,9 @@ class ReservedConcurrency:
     genai_deploy_calls: int | None
     guarded_invoke: int | None
     phi_redaction: int | None
+    knowledge_ingestion: int | None = None
+    guarded_retrieval: int | None = None
+    bedrock_config_rules: int | None = None
 
     @property
     def total(self) -> int:
@@ -207,6 +213,31 @@ class PhiConfig:
 
 
 @dataclass(frozen=True)
+class KnowledgeBaseConfig:
+    """The Bedrock knowledge base over the curated bucket's knowledge prefix (S3 Vectors)."""
+
+    prefix: str
+    embedding_model_id: str
+    dimensions: int
+    number_of_results: int
+    max_results: int
+    max_question_chars: int
+    max_output_tokens: int
+    chunk_max_tokens: int
+    chunk_overlap_percentage: int
+    ingestion_window_seconds: int
+
+
+@dataclass(frozen=True)
+class BatchInferenceConfig:
+    """Bedrock batch inference (``CreateModelInvocationJob``): redacted input, own output prefix."""
+
+    input_prefix: str
+    output_prefix: str
+    submitter_role_arns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class GenAiConfig:
     """Bedrock (guardrail, invocation role, logging, guarded invoke) and PHI redaction."""
 
@@ -219,6 +250,8 @@ class GenAiConfig:
     invocation_logging: InvocationLoggingConfig
     guarded_invoke: GuardedInvokeConfig
     phi: PhiConfig
+    knowledge_base: KnowledgeBaseConfig | None = None
+    batch_inference: BatchInferenceConfig | None = None
 
 
 @dataclass(frozen=True)

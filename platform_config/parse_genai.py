@@ -11,6 +11,7 @@ from platform_config.model import (
     InvocationLoggingConfig,
     PhiConfig,
 )
+from platform_config.parse_knowledge import parse_batch_inference, parse_knowledge_base
 from platform_config.readers import (
     ConfigError,
     boolean,
@@ -66,6 +67,8 @@ def parse_genai(
             "invocation_logging",
             "guarded_invoke",
             "phi",
+            "knowledge_base",
+            "batch_inference",
         },
     )
     require_endpoints(
@@ -90,6 +93,8 @@ def parse_genai(
         raise ConfigError(
             f"{key}.default_model_id", default, f"one of allowed_model_ids ({', '.join(models)})"
         )
+    phi = _phi(raw, f"{key}.phi")
+    knowledge_base = parse_knowledge_base(raw, key, phi=phi, env_key=env_key, endpoints=endpoints)
     return GenAiConfig(
         allowed_model_ids=tuple(models),
         default_model_id=default,
@@ -99,7 +104,11 @@ def parse_genai(
         log_retention_days=retention(raw, "log_retention_days", key),
         invocation_logging=_invocation_logging(raw, f"{key}.invocation_logging"),
         guarded_invoke=_guarded_invoke(raw, f"{key}.guarded_invoke"),
-        phi=_phi(raw, f"{key}.phi"),
+        phi=phi,
+        knowledge_base=knowledge_base,
+        batch_inference=parse_batch_inference(
+            raw, key, phi=phi, knowledge_base=knowledge_base, account=account
+        ),
     )
 
 

@@ -86,6 +86,14 @@ def _genai(change: Callable[[dict[str, Any]], None]) -> Mutator:
     return _dev(lambda env: change(env["genai"]))
 
 
+def _kb(change: Callable[[dict[str, Any]], Any]) -> Mutator:
+    return _genai(lambda genai: change(genai["knowledge_base"]))
+
+
+def _batch(change: Callable[[dict[str, Any]], Any]) -> Mutator:
+    return _genai(lambda genai: change(genai["batch_inference"]))
+
+
 def _phi(change: Callable[[dict[str, Any]], None]) -> Mutator:
     return _genai(lambda genai: change(genai["phi"]))
 
@@ -253,6 +261,27 @@ BAD_INPUTS: list[tuple[str, Mutator, str, str, str]] = [
     ("genai-invokers-empty", _genai(lambda g: g.__setitem__("invoker_role_arns", [])), f"{DEV}.genai.invoker_role_arns", "[]", "at least 1"),
     ("genai-enforce-string", _genai(lambda g: g.__setitem__("enforce_guardrail_in_account", "yes")), f"{DEV}.genai.enforce_guardrail_in_account", '"yes"', "true or false"),
     ("genai-log-retention", _genai(lambda g: g.__setitem__("log_retention_days", 10)), f"{DEV}.genai.log_retention_days", "10", "a CloudWatch Logs retention"),
+    # --- genai.knowledge_base and genai.batch_inference --------------------------------------
+    ("kb-not-object", _genai(lambda g: g.__setitem__("knowledge_base", "on")), f"{DEV}.genai.knowledge_base", '"on"', "an object (the knowledge base), or null for none"),
+    ("kb-unknown-key", _kb(lambda k: k.__setitem__("vector_store", "opensearch")), f"{DEV}.genai.knowledge_base.vector_store", '"opensearch"', "unknown key; known: chunk_max_tokens"),
+    ("kb-agent-endpoint", _dev(lambda e: e["interface_endpoints"].remove("bedrock-agent")), f"{DEV}.interface_endpoints", _endpoints_without("bedrock-agent"), "must include bedrock-agent: the knowledge-base functions"),
+    ("kb-prefix-is-phi-output", _kb(lambda k: k.__setitem__("prefix", "clinical-redacted/kb/")), f"{DEV}.genai.knowledge_base.prefix", '"clinical-redacted/kb/"', "apart from genai.phi.curated_prefix (clinical-redacted/)"),
+    ("kb-prefix-wildcard", _kb(lambda k: k.__setitem__("prefix", "know*/")), f"{DEV}.genai.knowledge_base.prefix", '"know*/"', "an S3 key prefix"),
+    ("kb-model-not-embedding", _kb(lambda k: k.__setitem__("embedding_model_id", "anthropic.claude-3-haiku-20240307-v1:0")), f"{DEV}.genai.knowledge_base.embedding_model_id", '"anthropic.claude-3-haiku-20240307-v1:0"', "one of amazon.titan-embed-text-v1, amazon.titan-embed-text-v2:0"),
+    ("kb-dimensions-unsupported", _kb(lambda k: k.__setitem__("dimensions", 768)), f"{DEV}.genai.knowledge_base.dimensions", "768", "one of 256, 512, 1024 for amazon.titan-embed-text-v2:0"),
+    ("kb-dimensions-bool", _kb(lambda k: k.__setitem__("dimensions", True)), f"{DEV}.genai.knowledge_base.dimensions", "true", "one of 256, 512, 1024"),
+    ("kb-results-over-max", _kb(lambda k: k.__setitem__("number_of_results", 21)), f"{DEV}.genai.knowledge_base.number_of_results", "21", "an integer from 1 to 20"),
+    ("kb-max-results-over-api", _kb(lambda k: k.__setitem__("max_results", 101)), f"{DEV}.genai.knowledge_base.max_results", "101", "an integer from 1 to 100"),
+    ("kb-question-over-grounding-limit", _kb(lambda k: k.__setitem__("max_question_chars", 1001)), f"{DEV}.genai.knowledge_base.max_question_chars", "1001", "an integer from 1 to 1000"),
+    ("kb-chunk-over-model-limit", _kb(lambda k: k.update(embedding_model_id="cohere.embed-english-v3", chunk_max_tokens=600)), f"{DEV}.genai.knowledge_base.chunk_max_tokens", "600", "an integer from 20 to 512"),
+    ("kb-overlap-zero", _kb(lambda k: k.__setitem__("chunk_overlap_percentage", 0)), f"{DEV}.genai.knowledge_base.chunk_overlap_percentage", "0", "an integer from 1 to 99"),
+    ("kb-window-over-lambda-limit", _kb(lambda k: k.__setitem__("ingestion_window_seconds", 301)), f"{DEV}.genai.knowledge_base.ingestion_window_seconds", "301", "an integer from 1 to 300"),
+    ("batch-not-object", _genai(lambda g: g.__setitem__("batch_inference", [])), f"{DEV}.genai.batch_inference", "[]", "an object (the batch-inference role), or null for none"),
+    ("batch-input-not-redacted", _batch(lambda b: b.__setitem__("input_prefix", "training/")), f"{DEV}.genai.batch_inference.input_prefix", '"training/"', "a prefix under clinical-redacted/ or knowledge/ (redacted text only"),
+    ("batch-output-overwrites-input", _batch(lambda b: b.__setitem__("output_prefix", "clinical-redacted/batch-input/out/")), f"{DEV}.genai.batch_inference.output_prefix", '"clinical-redacted/batch-input/out/"', "apart from clinical-redacted/"),
+    ("batch-output-in-knowledge", _batch(lambda b: b.__setitem__("output_prefix", "knowledge/answers/")), f"{DEV}.genai.batch_inference.output_prefix", '"knowledge/answers/"', "apart from knowledge/"),
+    ("batch-submitter-other-account", _batch(lambda b: b.__setitem__("submitter_role_arns", ["arn:aws:iam::999999999999:role/x"])), f"{DEV}.genai.batch_inference.submitter_role_arns", '"arn:aws:iam::999999999999:role/x"', "arn:aws:iam::111111111111:role/NAME"),
+    ("batch-unknown-key", _batch(lambda b: b.__setitem__("guardrail", "x")), f"{DEV}.genai.batch_inference.guardrail", '"x"', "unknown key; known: input_prefix"),
     ("genai-logging-prefix", _genai(lambda g: g["invocation_logging"].__setitem__("s3_prefix", "/bedrock")), f"{DEV}.genai.invocation_logging.s3_prefix", '"/bedrock"', "an S3 key prefix"),
     ("genai-logging-flag", _genai(lambda g: g["invocation_logging"].__setitem__("text_data", 1)), f"{DEV}.genai.invocation_logging.text_data", "1", "true or false"),
     ("genai-logging-retention", _genai(lambda g: g["invocation_logging"].__setitem__("log_retention_days", 0)), f"{DEV}.genai.invocation_logging.log_retention_days", "0", "a CloudWatch Logs retention"),
@@ -519,13 +548,15 @@ def test_two_environments_in_one_account_but_different_regions_do_not_conflict()
 
 def test_reservations_and_the_account_limit_they_need() -> None:
     dev, prod = load_config(CDK_JSON_CONTEXT).environments
+    # 17 + knowledge ingestion 1, guarded retrieval 5, Bedrock Config rules 1
     assert (dev.reserved_concurrency.total, dev.reserved_concurrency.account_limit_needed) == (
-        17,
-        117,
+        24,
+        124,
     )
+    # 70 + 1, 10, 1
     assert (prod.reserved_concurrency.total, prod.reserved_concurrency.account_limit_needed) == (
-        70,
-        170,
+        82,
+        182,
     )
     platform = raw_platform()
     platform["environments"]["dev"]["reserved_concurrency"] = {"guarded_invoke": None}
