@@ -62,7 +62,9 @@ Environment:
         should exceed 3 times this plus 2 s of backoff).
 
 Modules (this folder plus the ``handler_kit`` layer): ``guarded_invoke_settings`` (``Settings``),
-``guarded_invoke_request`` (request validation and the ``converse`` parameters).
+``guarded_invoke_request`` (request validation and the ``converse`` parameters); the retries,
+error classification, guardContent blocks and answer shaping are ``handler_kit.bedrock``'s,
+shared with ``guarded_retrieval``.
 
 Failure modes:
     Raised (the caller sees a function error and the Errors metric counts it): a missing or
@@ -79,95 +81,20 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ParamValidationError,
-    ReadTimeoutError,
-)
 from guarded_invoke_request import InvalidRequest, converse_params, parse_request
 from guarded_invoke_settings import Settings, load_settings
+from handler_kit.bedrock import backoff_delay as backoff_delay
+from handler_kit.bedrock import call_with_retries, client_config, converse_answer, rejected
 from handler_kit.errors import ConfigurationError as ConfigurationError
-from handler_kit.errors import error_code, http_status
-from handler_kit.log import log
-
-MAX_ATTEMPTS = 3
-BASE_DELAY_SECONDS = 0.5
-MAX_DELAY_SECONDS = 4.0
-GUARDRAIL_ACTION = "GUARDRAIL_INTERVENED"
-TRANSIENT_ERRORS = frozenset(
-    {
-        "ThrottlingException",
-        "ServiceUnavailableException",
-        "ModelTimeoutException",
-        "ModelNotReadyException",
-        "InternalServerException",
-    }
-)
-NETWORK_ERRORS = (
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
-NOT_POLICIES = frozenset({"invocationMetrics", "appliedGuardrailDetails"})
 
 
 def make_clients(settings: Settings) -> Any:
     """Create the bedrock-runtime client; retries are done by ``invoke``, not botocore."""
-    boto_config = BotoConfig(
-        retries={"mode": "standard", "total_max_attempts": 1},
-        connect_timeout=5,
-        read_timeout=settings.read_timeout,
+    return boto3.client(
+        "bedrock-runtime",
+        endpoint_url=settings.endpoint_url,
+        config=client_config(settings.read_timeout),
     )
-    return boto3.client("bedrock-runtime", endpoint_url=settings.endpoint_url, config=boto_config)
-
-
-def backoff_delay(attempt: int, rand: Callable[[], float]) -> float:
-    """Delay before the next attempt: exponential from 0.5 s, capped, with jitter in [50%, 100%]."""
-    base: float = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2.0 ** (attempt - 1))
-    return base * (0.5 + rand() / 2)
-
-
-def _text(response: dict[str, Any]) -> str:
-    content = ((response.get("output") or {}).get("message") or {}).get("content") or []
-    return "".join(block["text"] for block in content if isinstance(block.get("text"), str))
-
-
-def _guardrail_policies(response: dict[str, Any]) -> list[str]:
-    """Names (never contents) of the guardrail policies that assessed input or output."""
-    trace = (response.get("trace") or {}).get("guardrail") or {}
-    assessments: list[Any] = list((trace.get("inputAssessment") or {}).values())
-    for listed in (trace.get("outputAssessments") or {}).values():
-        assessments.extend(listed or [])
-    names = {
-        key
-        for assessment in assessments
-        if isinstance(assessment, dict)
-        for key in assessment
-        if key not in NOT_POLICIES
-    }
-    return sorted(names)
-
-
-def _grounding_scores(response: dict[str, Any]) -> dict[str, float]:
-    """Contextual grounding scores by filter type (GROUNDING, RELEVANCE) from the trace."""
-    trace = (response.get("trace") or {}).get("guardrail") or {}
-    scores: dict[str, float] = {}
-    for listed in (trace.get("outputAssessments") or {}).values():
-        for assessment in listed or []:
-            policy = (
-                assessment.get("contextualGroundingPolicy")
-                if isinstance(assessment, dict)
-                else None
-            )
-            for item in (policy or {}).get("filters") or []:
-                if isinstance(item, dict) and isinstance(item.get("score"), int | float):
-                    scores[str(item.get("type"))] = float(item["score"])
-    return scores
 
 
 def invoke(
@@ -182,16 +109,7 @@ def invoke(
     try:
         request = parse_request(event, settings)
     except InvalidRequest as exc:
-        prompt = event.get("prompt") if isinstance(event, dict) else None
-        log(
-            "WARNING",
-            "request rejected",
-            status="rejected",
-            reason=exc.reason,
-            eventType=type(event).__name__,
-            promptChars=len(prompt) if isinstance(prompt, str) else None,
-        )
-        return {"status": "rejected", "error": exc.error}
+        return rejected(exc, event, "prompt")
 
     params = converse_params(request, settings)
     grounding = request.grounding_source or ()
@@ -205,91 +123,16 @@ def invoke(
         "groundingPassages": len(grounding),
         "groundingChars": sum(len(passage) for passage in grounding),
     }
-    last_error = ""
-    response: dict[str, Any] | None = None
-    attempts = 0
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        attempts = attempt
-        try:
-            response = client.converse(**params)
-            break
-        except ParamValidationError:
-            # Its message would quote the parameters (the prompt): never log or return it.
-            log(
-                "WARNING", "request rejected", status="rejected", reason="param-validation", **sizes
-            )
-            return {"status": "rejected", "error": "the request failed parameter validation"}
-        except ClientError as exc:
-            code, status = error_code(exc), http_status(exc)
-            if code == "ValidationException":
-                log("WARNING", "request rejected", status="rejected", reason=code, **sizes)
-                message = exc.response.get("Error", {}).get("Message", "")
-                return {"status": "rejected", "error": f"Bedrock rejected the request: {message}"}
-            if code == "ModelErrorException":
-                log("ERROR", "model error", status="unavailable", errorCode=code, **sizes)
-                return {"status": "unavailable", "error": "the model failed to process the request"}
-            if code not in TRANSIENT_ERRORS and status < 500:
-                log("ERROR", "Bedrock call failed", errorCode=code, httpStatus=status, **sizes)
-                raise
-            last_error = code or f"HTTP {status}"
-        except NETWORK_ERRORS as exc:
-            last_error = type(exc).__name__
-        log("WARNING", "transient Bedrock error", errorCode=last_error, attempt=attempt, **sizes)
-        if attempt < MAX_ATTEMPTS:
-            sleep(backoff_delay(attempt, rand))
-
-    if response is None:
-        log(
-            "ERROR",
-            "Bedrock unavailable",
-            status="unavailable",
-            errorCode=last_error,
-            attempts=attempts,
-            **sizes,
-        )
-        return {
-            "status": "unavailable",
-            "error": f"Bedrock unavailable ({last_error}) after {attempts} attempts; retry later",
-        }
-
-    text = _text(response)
-    stop_reason = response.get("stopReason", "")
-    usage = response.get("usage") or {}
-    intervened = stop_reason == "guardrail_intervened"
-    log(
-        "INFO",
-        "request finished",
-        status="blocked" if intervened else "ok",
-        stopReason=stop_reason,
-        guardrailAction=GUARDRAIL_ACTION if intervened else "NONE",
-        guardrailPolicies=_guardrail_policies(response),
-        groundingScores=_grounding_scores(response) if grounding_checked else None,
-        answerChars=len(text),
-        attempts=attempts,
-        inputTokens=usage.get("inputTokens"),
-        outputTokens=usage.get("outputTokens"),
-        latencyMs=(response.get("metrics") or {}).get("latencyMs"),
-        **sizes,
+    outcome = call_with_retries(lambda: client.converse(**params), sizes, sleep=sleep, rand=rand)
+    if outcome.response is None:
+        return outcome.answer
+    return converse_answer(
+        outcome.response,
+        model_id=request.model_id,
+        grounding_checked=grounding_checked,
+        attempts=outcome.attempts,
+        fields=sizes,
     )
-    if intervened:
-        return {
-            "status": "blocked",
-            "message": text,
-            "action": GUARDRAIL_ACTION,
-            "groundingChecked": grounding_checked,
-        }
-    return {
-        "status": "ok",
-        "answer": text,
-        "modelId": request.model_id,
-        "usage": {
-            "inputTokens": usage.get("inputTokens"),
-            "outputTokens": usage.get("outputTokens"),
-            "totalTokens": usage.get("totalTokens"),
-        },
-        "stopReason": stop_reason,
-        "groundingChecked": grounding_checked,
-    }
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -9,18 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from guarded_invoke_settings import Settings
+from handler_kit.bedrock import InvalidRequest as InvalidRequest
+from handler_kit.bedrock import (
+    allowed_model,
+    grounded_content,
+    guardrail_config,
+    optional_count,
+    required_text,
+)
 
 # A platform bound on passages (one guardContent block each), not a documented Bedrock limit.
 MAX_GROUNDING_PASSAGES = 50
-
-
-class InvalidRequest(Exception):
-    """The caller's request cannot be served; answered with status ``rejected``."""
-
-    def __init__(self, reason: str, error: str) -> None:
-        super().__init__(error)
-        self.reason = reason
-        self.error = error
 
 
 @dataclass(frozen=True)
@@ -85,16 +84,7 @@ def parse_request(event: Any, settings: Settings) -> Request:
     """
     if not isinstance(event, dict):
         raise InvalidRequest("not-an-object", "the request must be a JSON object")
-    prompt = event.get("prompt")
-    if not isinstance(prompt, str):
-        raise InvalidRequest("prompt-missing", "prompt must be a string")
-    if not prompt.strip():
-        raise InvalidRequest("prompt-empty", "prompt is empty")
-    if len(prompt) > settings.max_prompt_chars:
-        raise InvalidRequest(
-            "prompt-too-long",
-            f"prompt has {len(prompt)} characters; the limit is {settings.max_prompt_chars}",
-        )
+    prompt = required_text(event, "prompt", settings.max_prompt_chars)
     system = event.get("system")
     if system is not None:
         if not isinstance(system, str):
@@ -105,22 +95,10 @@ def parse_request(event: Any, settings: Settings) -> Request:
                 f"system has {len(system)} characters; the limit is {settings.max_prompt_chars}",
             )
         system = system if system.strip() else None
-    max_tokens = event.get("maxTokens")
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool)
-        or not isinstance(max_tokens, int)
-        or not 1 <= max_tokens <= settings.max_output_tokens
-    ):
-        raise InvalidRequest(
-            "max-tokens-invalid",
-            f"maxTokens must be an integer in 1..{settings.max_output_tokens}",
-        )
-    model_id = event.get("modelId")
-    if model_id is None:
-        model_id = settings.default_model_id
-    elif not isinstance(model_id, str) or model_id not in settings.allowed_model_ids:
-        shown = model_id[:200] if isinstance(model_id, str) else type(model_id).__name__
-        raise InvalidRequest("model-not-allowed", f"model {shown!r} is not allowed")
+    max_tokens = optional_count(
+        event, "maxTokens", settings.max_output_tokens, "max-tokens-invalid"
+    )
+    model_id = allowed_model(event, settings.default_model_id, settings.allowed_model_ids)
     return Request(
         prompt=prompt,
         model_id=model_id,
@@ -128,11 +106,6 @@ def parse_request(event: Any, settings: Settings) -> Request:
         system=system,
         grounding_source=parse_grounding_source(event, settings),
     )
-
-
-def _guard_text(text: str, qualifier: str) -> dict[str, Any]:
-    """A ``guardContent`` content block (GuardrailConverseTextBlock) with one qualifier."""
-    return {"guardContent": {"text": {"text": text, "qualifiers": [qualifier]}}}
 
 
 def converse_params(request: Request, settings: Settings) -> dict[str, Any]:
@@ -146,16 +119,11 @@ def converse_params(request: Request, settings: Settings) -> dict[str, Any]:
     if request.grounding_source is None:
         content = [{"text": request.prompt}]
     else:
-        content = [_guard_text(passage, "grounding_source") for passage in request.grounding_source]
-        content.append(_guard_text(request.prompt, "query"))
+        content = grounded_content(request.grounding_source, request.prompt)
     params: dict[str, Any] = {
         "modelId": request.model_id,
         "messages": [{"role": "user", "content": content}],
-        "guardrailConfig": {
-            "guardrailIdentifier": settings.guardrail_id,
-            "guardrailVersion": settings.guardrail_version,
-            "trace": "enabled",
-        },
+        "guardrailConfig": guardrail_config(settings.guardrail_id, settings.guardrail_version),
     }
     if request.system is not None:
         params["system"] = [{"text": request.system}]

@@ -1,6 +1,7 @@
 """Event parsing: an S3 notification or an EventBridge S3 event -> one record per object.
 
-Keys are URL-decoded (``unquote_plus``) as S3 sends them encoded in both shapes.
+Keys are URL-decoded (``unquote_plus``) as S3 sends them encoded in both shapes; the EventBridge
+shape is read by the layer's ``handler_kit.s3_events``.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
+
+from handler_kit.s3_events import OBJECT_CREATED, eventbridge_s3_object, is_eventbridge_s3_event
 
 
 @dataclass(frozen=True)
@@ -38,17 +41,12 @@ def _s3_record(record: Any) -> ObjectRecord:
 
 
 def _eventbridge_record(event: dict[str, Any]) -> ObjectRecord:
-    try:
-        bucket = event["detail"]["bucket"]["name"]
-        key = event["detail"]["object"]["key"]
-    except (KeyError, TypeError):
+    found = eventbridge_s3_object(event)
+    if found is None:
         return ObjectRecord(None, None, "malformed_event", event)
-    if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
-        return ObjectRecord(None, None, "malformed_event", event)
-    decoded = unquote_plus(key)
-    if event.get("detail-type") != "Object Created":
-        return ObjectRecord(bucket, decoded, "not_object_created")
-    return ObjectRecord(bucket, decoded)
+    if found.detail_type != OBJECT_CREATED:
+        return ObjectRecord(found.bucket, found.key, "not_object_created")
+    return ObjectRecord(found.bucket, found.key)
 
 
 def parse_event(event: Any) -> list[ObjectRecord]:
@@ -61,6 +59,6 @@ def parse_event(event: Any) -> list[ObjectRecord]:
         records = event.get("Records")
         if isinstance(records, list) and records:
             return [_s3_record(record) for record in records]
-        if event.get("source") == "aws.s3" and isinstance(event.get("detail"), dict):
+        if is_eventbridge_s3_event(event):
             return [_eventbridge_record(event)]
     return [ObjectRecord(None, None, "malformed_event", event)]

@@ -52,7 +52,8 @@ Environment:
 
 Modules (this folder plus the ``handler_kit`` layer): ``sagemaker_isolation_rule_settings``
 (``Settings``), ``sagemaker_isolation_rule_event`` (the rule event),
-``sagemaker_isolation_rule_checks`` (describing and checking the jobs).
+``sagemaker_isolation_rule_checks`` (describing and checking the jobs); the layer's
+``handler_kit.config_rule`` validates the Config event envelope and sends the evaluations.
 
 Failure modes:
     Dead-lettered, handler returns normally (no retry would help): event not a dict, invokingEvent
@@ -78,6 +79,10 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
+from handler_kit.config_rule import ACCOUNT_RESOURCE_TYPE as ACCOUNT_RESOURCE_TYPE
+from handler_kit.config_rule import PERMANENT_CONFIG_ERRORS as PERMANENT_CONFIG_ERRORS
+from handler_kit.config_rule import EvaluationDeliveryError as EvaluationDeliveryError
+from handler_kit.config_rule import send_evaluations as send_evaluations
 from handler_kit.dlq import send_to_dlq
 from handler_kit.errors import ConfigurationError as ConfigurationError
 from handler_kit.errors import error_code
@@ -90,22 +95,6 @@ from sagemaker_isolation_rule_checks import (
 )
 from sagemaker_isolation_rule_event import MalformedEventError, RuleEvent, parse_event
 from sagemaker_isolation_rule_settings import Settings, load_settings
-
-ACCOUNT_RESOURCE_TYPE = "AWS::::Account"
-MAX_BATCH = 100  # PutEvaluations accepts at most 100 evaluations per call
-# PutEvaluations errors that no retry can fix: the event goes to the DLQ.
-PERMANENT_CONFIG_ERRORS = frozenset(
-    {
-        "InvalidParameterValueException",
-        "InvalidResultTokenException",
-        "NoSuchConfigRuleException",
-        "ValidationException",
-    }
-)
-
-
-class EvaluationDeliveryError(Exception):
-    """Config reported FailedEvaluations; raised so that the invocation is retried."""
 
 
 @dataclass(frozen=True)
@@ -153,25 +142,6 @@ def build_evaluations(
             "OrderingTimestamp": timestamp,
         }
     ]
-
-
-def send_evaluations(config: Any, evaluations: list[dict[str, Any]], token: str) -> int:
-    """Send evaluations in batches of at most 100; return the number of calls.
-
-    Raises:
-        EvaluationDeliveryError: Config returned FailedEvaluations.
-    """
-    calls = 0
-    for start in range(0, len(evaluations), MAX_BATCH):
-        batch = evaluations[start : start + MAX_BATCH]
-        response = config.put_evaluations(Evaluations=batch, ResultToken=token)
-        calls += 1
-        failed = response.get("FailedEvaluations") or []
-        if failed:
-            ids = [f.get("ComplianceResourceId") for f in failed]
-            log("ERROR", "Config rejected some evaluations", failed=len(failed), resources=ids)
-            raise EvaluationDeliveryError(f"{len(failed)} evaluations failed: {ids[:10]}")
-    return calls
 
 
 def dead_letter(sqs: Any, dlq_url: str, reason: str, event: Any) -> dict[str, Any]:

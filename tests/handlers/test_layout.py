@@ -48,11 +48,14 @@ def _imported_roots(tree: ast.Module) -> set[str]:
     return roots
 
 
-def test_the_five_functions_are_found() -> None:
+def test_the_eight_functions_are_found() -> None:
     assert [f.name for f in FUNCTIONS] == [
         "access_review",
+        "bedrock_config_rules",
         "findings_router",
         "guarded_invoke",
+        "guarded_retrieval",
+        "knowledge_ingestion",
         "phi_redaction",
         "sagemaker_isolation_rule",
     ]

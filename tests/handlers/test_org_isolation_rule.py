@@ -53,13 +53,13 @@ ASSUMED = member.MemberCredentials(
 # stay byte for byte as it is. A deliberate change to the rule updates these digests.
 SINGLE_ACCOUNT_FILES = {
     "sagemaker_isolation_rule.py": (
-        "7b71d5f1e39c963b9fbe1340dba429b10dadc159dadf25043e6a7909f3e9f02b"
+        "e9dde6a3c0815c1e629111abdf7e6b43c586d18c6fac61ccd7fe7e34220023a2"
     ),
     "sagemaker_isolation_rule_checks.py": (
         "ffe909883e5938467fad1c4b0b580fff24a9870eb4b5002b58275721a1cdec69"
     ),
     "sagemaker_isolation_rule_event.py": (
-        "a64b133363dae2e9d96c3d224fbf197ef3d314f36ff759888e69521397d3df3d"
+        "ad1169ea54fa6cee2014ef0941c23740e3f3aee1f8a6967d76aa2b428d285200"
     ),
     "sagemaker_isolation_rule_settings.py": (
         "18650b2e28e69b409b3da3892b34f615b16d76e2c64563da66a2548979681036"

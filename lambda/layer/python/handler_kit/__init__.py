@@ -9,6 +9,8 @@ Modules:
     errors: ``ConfigurationError`` and the code / HTTP status of a botocore ``ClientError``.
     dlq: the dead-letter message (reason plus event, bounded by the SQS body limit) and its send.
     env: validated environment readers (queue URL, topic ARN, bounded numbers, choices, flags).
+    s3_events: the object and time an EventBridge S3 event names (imported from the module, not
+        re-exported here).
 """
 
 from handler_kit.dlq import SQS_BODY_MAX, dead_letter_body, send_to_dlq
