@@ -133,4 +133,30 @@ RETURN_VALUES: dict[str, tuple[str | None, dict[str, str]]] = {
             "Version": "${Id}",
         },
     ),
+    "AWS::Bedrock::KnowledgeBase": (
+        None,
+        {
+            "Ref": "${Id}",
+            "KnowledgeBaseArn": _arn("bedrock", "knowledge-base/${Id}"),
+            "KnowledgeBaseId": "${Id}",
+        },
+    ),
+    "AWS::Bedrock::DataSource": (
+        None,
+        {"Ref": "${Id}|${Id}", "DataSourceId": "${Id}"},
+    ),
+    "AWS::S3Vectors::VectorBucket": (
+        "VectorBucketName",
+        {
+            "Ref": _arn("s3vectors", "bucket/${Name}"),
+            "VectorBucketArn": _arn("s3vectors", "bucket/${Name}"),
+        },
+    ),
+    "AWS::S3Vectors::Index": (
+        "IndexName",
+        {
+            "Ref": _arn("s3vectors", "bucket/${Id}/index/${Name}"),
+            "IndexArn": _arn("s3vectors", "bucket/${Id}/index/${Name}"),
+        },
+    ),
 }

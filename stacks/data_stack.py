@@ -17,6 +17,7 @@ from constructs import Construct
 from platform_config import BucketConfig, EnvironmentConfig
 from secure_constructs.core.compliance import acknowledge, skip_checkov
 from secure_constructs.data.secure_bucket import SecureBucket
+from secure_constructs.genai.knowledge_base import knowledge_base_role_arn
 from stacks.base import PlatformStack
 
 _REPLICATION_REASON = (
@@ -62,7 +63,10 @@ class DataStack(PlatformStack):
       keys; uploads with another algorithm or key are denied; data access is denied unless it
       comes through the VPC's S3 gateway endpoint (admin roles from config, service-linked roles
       and only the services in ``data.forward_access_services`` acting for a caller, by
-      ``aws:CalledVia``, excepted).
+      ``aws:CalledVia``, excepted). With ``genai.knowledge_base``, the knowledge base's service
+      role (a fixed name, so no reference to the GenAI stack) reads ``curated`` from Bedrock's
+      network: it is exempt from the endpoint deny and confined by the bucket policy itself to
+      reading and listing the knowledge prefix.
 
     Attributes: the seven ``SecureBucket`` constructs, ``buckets`` (name -> construct).
     """
@@ -141,6 +145,16 @@ class DataStack(PlatformStack):
             **config(data.invocation_logs),
         )
         _deny_deletion(self.invocation_logs.bucket, "InvocationLogs", data.admin_principal_arns)
+        knowledge = environment.genai.knowledge_base
+        readers = {
+            "Curated": {
+                knowledge_base_role_arn(
+                    f"{project}-{environment.name}", partition=self.partition, account=self.account
+                ): knowledge.prefix
+            }
+            if knowledge is not None
+            else {},
+        }
         data_buckets = {}
         for construct_id, name, bucket in (
             ("Raw", "raw", data.raw),
@@ -156,6 +170,7 @@ class DataStack(PlatformStack):
                 vpc_endpoint_id=s3_endpoint_id,
                 admin_principal_arns=data.admin_principal_arns,
                 forward_access_services=data.forward_access_services,
+                service_readers=readers.get(construct_id),
                 **config(bucket),
             )
         self.raw = data_buckets["Raw"]

@@ -6,6 +6,7 @@ SageMaker in VPC.
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -48,4 +49,10 @@ class NetworkStack(PlatformStack):
                 name: ENDPOINT_SERVICES[name].actions for name in env.interface_endpoints
             },
             endpoint_availability_zones=env.endpoint_availability_zones,
+        )
+        cdk.CfnOutput(
+            self,
+            "PrivateSubnetIds",
+            value=cdk.Fn.join(",", [s.subnet_id for s in self.network.vpc.private_subnets]),
+            description="Private subnets (NAT egress): vpcConfig.subnetIds of batch inference jobs",
         )

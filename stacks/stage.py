@@ -102,6 +102,7 @@ class PlatformStage(cdk.Stage):
             raw=self.data.raw,
             curated=self.data.curated,
             invocation_logs=self.data.invocation_logs,
+            alerts_topic=self.audit.alerts_topic,
             project=project,
             environment=environment,
         )

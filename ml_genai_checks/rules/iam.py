@@ -142,6 +142,27 @@ def _any_model(text: str) -> bool:
     return text == "*" or text.endswith(("/*", ":*"))
 
 
+EMBEDDING_MODEL_PREFIXES = ("amazon.titan-embed-", "cohere.embed-")
+"""Embedding model families: Bedrock applies no guardrail to them (a guardrail on an embedding
+call is refused), so an invocation grant naming only these models needs no guardrail key. The
+organization's SCP excepts the same families."""
+
+
+def _embedding_models_only(statement: Statement) -> bool:
+    """Whether every resource of ``statement`` is a named embedding foundation model."""
+    negated, entries = statement.resources()
+    if negated or not entries:
+        return False
+    for raw in entries:
+        text = resource_text(raw, statement.resource.template)
+        known = text.full if text.full is not None else text.tail
+        if known is None or "*" in known or ":foundation-model/" not in known:
+            return False
+        if not known.split(":foundation-model/", 1)[1].startswith(EMBEDDING_MODEL_PREFIXES):
+            return False
+    return True
+
+
 def _broad_resources(
     statement: Statement,
     too_broad: Callable[[str, bool], bool],
@@ -185,6 +206,8 @@ def _check_invocation(statement: Statement, document: Sequence[Statement]) -> Ou
         return "unknown", f"{statement.label}: Condition cannot be resolved"
     status = requires_key(conditions, GUARDRAIL_KEY)
     actions = [a for a in INVOKE_ACTIONS if statement.covers(a)]
+    if status != "ok" and _embedding_models_only(statement):
+        status = "ok"  # guardrails do not apply to embedding models
     if status != "ok" and not all(
         covered_by_deny(document, statement, a, GUARDRAIL_KEY) for a in actions
     ):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 
 
 class PrefixGrantable(Protocol):
@@ -21,4 +22,17 @@ class PrefixGrantable(Protocol):
 
     def grant_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Put objects under ``prefix`` (with the bucket key's encrypt, if any)."""
+        ...
+
+
+class BucketWithPrefixGrants(PrefixGrantable, Protocol):
+    """A ``PrefixGrantable`` that also shows its bucket (for its name, ARN and notifications).
+
+    ``SecureKnowledgeBase`` and ``BatchInference`` (genai group) take buckets by this protocol;
+    ``data.secure_bucket.SecureBucket`` satisfies it.
+    """
+
+    @property
+    def bucket(self) -> s3.IBucket:
+        """The bucket itself."""
         ...

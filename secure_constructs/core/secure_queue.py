@@ -93,3 +93,28 @@ class DeadLetterQueue(Construct):
                 conditions=encrypt.conditions,
             )
         )
+
+
+def eventbridge_key_statement(
+    sid: str, *, rule_arn: str, account: str, region: str
+) -> iam.PolicyStatement:
+    """A key-policy statement letting EventBridge use the key for one rule, through SQS only.
+
+    What an EventBridge rule needs to send to a queue (its target or its dead-letter queue)
+    encrypted with a customer-managed key: ``kms:Decrypt`` and ``kms:GenerateDataKey`` for
+    ``events.amazonaws.com``, for this account (``aws:SourceAccount``), this rule
+    (``aws:SourceArn``) and SQS (``kms:ViaService``). Add it with ``key.add_to_resource_policy``.
+    """
+    return iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal("events.amazonaws.com")],
+        actions=["kms:Decrypt", "kms:GenerateDataKey"],
+        resources=["*"],
+        conditions={
+            "StringEquals": {
+                "aws:SourceAccount": account,
+                "kms:ViaService": f"sqs.{region}.amazonaws.com",
+            },
+            "ArnEquals": {"aws:SourceArn": rule_arn},
+        },
+    )

@@ -16,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..core.secure_function import ASYNC_RETRY_ATTEMPTS, SecureFunction
+from ..core.secure_queue import eventbridge_key_statement
 from .secure_bucket import SecureBucket
 
 
@@ -135,17 +136,10 @@ class PhiRedactionPipeline(Construct):
             ],
         )
         data_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgeDeadLettersOfThePhiRule",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {
-                        "aws:SourceAccount": stack.account,
-                        "kms:ViaService": f"sqs.{stack.region}.amazonaws.com",
-                    },
-                    "ArnEquals": {"aws:SourceArn": rule_arn},
-                },
+            eventbridge_key_statement(
+                "EventBridgeDeadLettersOfThePhiRule",
+                rule_arn=rule_arn,
+                account=stack.account,
+                region=stack.region,
             )
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -66,6 +66,11 @@ class SecureBucket(Construct):
     ``forward_access_services`` (service principals such as ``athena.amazonaws.com``; default
     none) makes with a caller's forward access session (``aws:CalledVia``). Any other service
     acting for a caller (Athena, Glue, ... unless listed) is refused outside the endpoint.
+    ``service_readers`` (role ARN -> key prefix) names the roles an AWS service assumes to read
+    from its own network (a Bedrock knowledge base's service role: ingestion does not run in
+    the VPC): they are exempt from that deny, and the bucket policy itself confines each to
+    reading and listing its one prefix (every other object read, any write, delete or restore,
+    and any listing outside the prefix is denied to that role, whatever its own policy says).
     ``object_lock`` turns on S3 Object Lock with a default retention. ``bucket_name`` is
     optional (CloudFormation names the bucket) and validated.
 
@@ -94,6 +99,7 @@ class SecureBucket(Construct):
         vpc_endpoint_id: str | None = None,
         admin_principal_arns: Sequence[str] = (),
         forward_access_services: Sequence[str] = (),
+        service_readers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         policy = lifecycle or LifecyclePolicy()
@@ -137,10 +143,20 @@ class SecureBucket(Construct):
         )
         if encryption_key is not None:
             self._deny_other_encryption(encryption_key)
+        readers = dict(service_readers or {})
+        for reader_prefix in readers.values():
+            _check_prefix(reader_prefix)
+        if readers and vpc_endpoint_id is None:
+            raise ValueError(
+                f"SecureBucket {construct_id}: service_readers need vpc_endpoint_id (they are "
+                "exemptions from the endpoint deny)"
+            )
         if vpc_endpoint_id is not None:
             self._deny_outside_endpoint(
-                vpc_endpoint_id, admin_principal_arns, forward_access_services
+                vpc_endpoint_id, [*admin_principal_arns, *readers], forward_access_services
             )
+        for index, (role_arn, reader_prefix) in enumerate(sorted(readers.items())):
+            self._confine_reader(index, role_arn, reader_prefix)
 
     def _deny_other_encryption(self, key: kms.IKey) -> None:
         self.bucket.add_to_resource_policy(
@@ -193,6 +209,46 @@ class SecureBucket(Construct):
                 resources=[self.bucket.bucket_arn, self.bucket.arn_for_objects("*")],
                 conditions=conditions,
             )
+        )
+
+    def _confine_reader(self, index: int, role_arn: str, prefix: str) -> None:
+        """The bucket policy's own limit on a service reader: ``prefix`` read and list only."""
+        bucket = self.bucket
+        who = {"ArnEquals": {"aws:PrincipalArn": role_arn}}
+
+        def deny(sid: str, statement: iam.PolicyStatement) -> None:
+            statement.sid = f"ServiceReader{index}{sid}"
+            bucket.add_to_resource_policy(statement)
+
+        deny(
+            "DenyReadsOutsideItsPrefix",
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject*"],
+                not_resources=[bucket.arn_for_objects(f"{prefix}*")],
+                conditions=who,
+            ),
+        )
+        deny(
+            "DenyChanges",
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:DeleteObject*", "s3:PutObject*", "s3:RestoreObject"],
+                resources=[bucket.arn_for_objects("*")],
+                conditions=who,
+            ),
+        )
+        deny(
+            "DenyListingOutsideItsPrefix",
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:ListBucket*"],
+                resources=[bucket.bucket_arn],
+                conditions={**who, "StringNotLike": {"s3:prefix": [f"{prefix}*"]}},
+            ),
         )
 
     def grant_read(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:

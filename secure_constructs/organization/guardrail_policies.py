@@ -366,6 +366,19 @@ def ml_genai_policy(inputs: GuardrailInputs) -> OrganizationPolicy:
                 "Condition": {"Null": {"bedrock:GuardrailIdentifier": "true"}},
             },
         ),
+        PolicyStatement(
+            "DenyBatchInferenceOutsideThePlatform",
+            "Guardrails do not apply to batch inference: only the platform's batch submitter "
+            "roles (which read redacted prefixes only) and break-glass create batch jobs.",
+            {
+                "Effect": "Deny",
+                "Action": ["bedrock:CreateModelInvocationJob"],
+                "Resource": "*",
+                "Condition": _except(
+                    [*inputs.break_glass, *inputs.role_arns(f"{inputs.project}-*-batch-submitter")]
+                ),
+            },
+        ),
         _sagemaker(
             "DenySageMakerOutsideVpc",
             "Jobs, models, domains and notebooks run in the platform's VPC subnets.",
@@ -414,8 +427,8 @@ def ml_genai_policy(inputs: GuardrailInputs) -> OrganizationPolicy:
     return statements(
         f"{inputs.project}-{inputs.ou_name}-ml-genai",
         SERVICE_CONTROL_POLICY,
-        "Bedrock model calls carry a guardrail; SageMaker runs in the VPC, isolated, with KMS "
-        "keys, Studio VPC-only and notebooks without direct internet.",
+        "Bedrock model calls carry a guardrail, batch jobs only by the platform; SageMaker runs "
+        "in the VPC, isolated, with KMS keys, Studio VPC-only and notebooks without internet.",
         parts,
     )
 
