@@ -15,6 +15,9 @@ from typing import Any, Literal
 PROBE_ROLE = "offline-harness-probe"
 PROBE_KEY = "clinical/probe.txt"
 TRAINING_KEY = "training/probe.txt"
+KNOWLEDGE_KEY = "knowledge/probe.txt"
+REDACTED_KEY = "clinical-redacted/probe.txt"
+BATCH_INPUT_KEY = "clinical-redacted/batch-input/probe.jsonl"
 
 
 @dataclass
@@ -46,6 +49,10 @@ class Check:
 
 def _s3(t: Targets, c: dict[str, str]) -> Any:
     return t.client("s3", c)
+
+
+def _curated(key: str) -> Call:
+    return lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["curated"], Key=key)
 
 
 def _send(queue_of: str) -> Call:
@@ -249,4 +256,63 @@ MATRIX: tuple[Check, ...] = (
           lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY)),
     Check("bedrock-invoker", "iam:CreateUser", "deny", "no IAM changes",
           lambda t, c: t.client("iam", c).create_user(UserName="escalation")),
+    Check("bedrock-invoker", "s3:GetObject curated/knowledge/probe.txt", "deny",
+          "applications get passages through Retrieve and the guarded function, never from S3",
+          _curated(KNOWLEDGE_KEY)),
+    # The knowledge base's service role (Bedrock ingestion): the knowledge prefix, nothing else.
+    Check("knowledge-base", "s3:GetObject curated/knowledge/probe.txt", "allow",
+          "ingestion reads the documents under the knowledge prefix", _curated(KNOWLEDGE_KEY)),
+    Check("knowledge-base", "s3:GetObject curated/clinical-redacted/probe.txt", "deny",
+          "redacted notes and their PHI findings records are not retrievable unless published "
+          "under the knowledge prefix", _curated(REDACTED_KEY)),
+    Check("knowledge-base", "s3:GetObject curated/training/probe.txt", "deny",
+          "other curated prefixes stay out of the knowledge base", _curated(TRAINING_KEY)),
+    Check("knowledge-base", "s3:GetObject raw/clinical/probe.txt", "deny",
+          "raw (unredacted) clinical notes never reach the vector store",
+          lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY)),
+    Check("knowledge-base", "s3:PutObject curated/knowledge/poison.txt", "deny",
+          "the knowledge base reads its sources; it cannot write (poison) them",
+          lambda t, c: _s3(t, c).put_object(
+              Bucket=t.buckets["curated"], Key="knowledge/poison.txt", Body=b"x")),
+    Check("knowledge-base", "kms:Decrypt with the logs key", "deny",
+          "its key grants are the data key's, through S3 and S3 Vectors only",
+          lambda t, c: t.client("kms", c).decrypt(
+              CiphertextBlob=b"\x01" * 32, KeyId=t.keys["logs"])),
+    Check("knowledge-base", "iam:CreateUser", "deny", "no IAM changes",
+          lambda t, c: t.client("iam", c).create_user(UserName="escalation")),
+    Check("knowledge-base", "sqs:SendMessage to the knowledge-ingestion dead-letter queue", "deny",
+          "a service role of Bedrock reaches no queue of the platform",
+          _send("knowledge-ingestion")),
+    # The ingestion function: starts jobs, reads no document.
+    *_function_rows("knowledge-ingestion", "guarded-retrieval", "it starts ingestion jobs"),
+    *_log_rows("knowledge-ingestion", "guarded-retrieval"),
+    Check("knowledge-ingestion", "s3:GetObject curated/knowledge/probe.txt", "deny",
+          "Bedrock reads the documents with its own role; the function only starts the job",
+          _curated(KNOWLEDGE_KEY)),
+    # The guarded retrieval function: passages come from Retrieve, not from S3.
+    *_function_rows("guarded-retrieval", "knowledge-ingestion", "it retrieves and generates"),
+    *_log_rows("guarded-retrieval", "knowledge-ingestion"),
+    Check("guarded-retrieval", "s3:GetObject curated/knowledge/probe.txt", "deny",
+          "it sees passages only through Retrieve on its knowledge base", _curated(KNOWLEDGE_KEY)),
+    # Bedrock batch inference's service role: redacted input in, its own output prefix out.
+    Check("batch-inference", "s3:GetObject curated/clinical-redacted/batch-input/probe.jsonl",
+          "allow", "a batch job reads its (redacted) input prefix", _curated(BATCH_INPUT_KEY)),
+    Check("batch-inference", "s3:GetObject curated/clinical-redacted/probe.txt", "deny",
+          "only the batch input prefix, not every redacted note", _curated(REDACTED_KEY)),
+    Check("batch-inference", "s3:GetObject raw/clinical/probe.txt", "deny",
+          "guardrails do not apply to batch jobs: unredacted notes are out of its reach",
+          lambda t, c: _s3(t, c).get_object(Bucket=t.buckets["raw"], Key=PROBE_KEY)),
+    Check("batch-inference", "s3:PutObject curated/batch-output/out.jsonl", "allow",
+          "a batch job writes its results under its output prefix",
+          lambda t, c: _s3(t, c).put_object(
+              Bucket=t.buckets["curated"], Key="batch-output/out.jsonl", Body=b"{}")),
+    Check("batch-inference", "s3:PutObject curated/clinical-redacted/batch-input/x.jsonl", "deny",
+          "a job cannot rewrite its own input",
+          lambda t, c: _s3(t, c).put_object(
+              Bucket=t.buckets["curated"], Key="clinical-redacted/batch-input/x.jsonl", Body=b"x")),
+    Check("batch-inference", "iam:CreateUser", "deny", "no IAM changes",
+          lambda t, c: t.client("iam", c).create_user(UserName="escalation")),
+    # The Bedrock Config rules' function: reads configuration, never data.
+    *_function_rows("bedrock-config-rules", "guarded-retrieval", "it reads Bedrock settings"),
+    *_log_rows("bedrock-config-rules", "guarded-retrieval"),
 )  # fmt: skip

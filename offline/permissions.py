@@ -36,8 +36,15 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from offline.matrix import (
+    BATCH_INPUT_KEY,
+    KNOWLEDGE_KEY,
+    PROBE_KEY,
+    PROBE_ROLE,
+    REDACTED_KEY,
+    TRAINING_KEY,
+)
 from offline.matrix import MATRIX as MATRIX
-from offline.matrix import PROBE_KEY, PROBE_ROLE, TRAINING_KEY
 from offline.matrix import Check as Check
 from offline.matrix import Targets as Targets
 from offline.reports import StackReport
@@ -59,6 +66,11 @@ ROLE_FINDERS: dict[str, tuple[str, str]] = {
     "invocation-log-delivery": ("genai", "InvocationLoggingDeliveryRole"),
     "training-job": ("ml", "RolesTrainingJobRole"),
     "bedrock-invoker": ("genai", "InvocationRole"),
+    "knowledge-base": ("genai", "KnowledgeBaseServiceRole"),
+    "knowledge-ingestion": ("genai", "KnowledgeBaseIngestionRole"),
+    "guarded-retrieval": ("genai", "GuardedRetrievalRole"),
+    "batch-inference": ("genai", "BatchInferenceServiceRole"),
+    "bedrock-config-rules": ("genai", "BedrockConfigRulesFunctionRole"),
 }
 
 # The log group each role writes: (stack kind, logical-ID prefix).
@@ -72,6 +84,9 @@ LOG_GROUP_FINDERS: dict[str, tuple[str, str]] = {
     "invocation-log-delivery": ("genai", "InvocationLoggingLogGroup"),
     "phi-redaction": ("genai", "PhiRedactionLogGroup"),
     "guarded-invoke": ("genai", "GuardedInvokeLogGroup"),
+    "knowledge-ingestion": ("genai", "KnowledgeBaseIngestionLogGroup"),
+    "guarded-retrieval": ("genai", "GuardedRetrievalLogGroup"),
+    "bedrock-config-rules": ("genai", "BedrockConfigRulesFunctionLogGroup"),
 }
 
 # Each function role's dead-letter queue: (stack kind, logical-ID prefix).
@@ -81,6 +96,9 @@ QUEUE_FINDERS: dict[str, tuple[str, str]] = {
     "config-rule": ("audit", "SageMakerIsolationRuleDeadLetterQueue"),
     "phi-redaction": ("genai", "PhiRedactionDeadLetterQueue"),
     "guarded-invoke": ("genai", "GuardedInvokeDeadLetterQueue"),
+    "knowledge-ingestion": ("genai", "KnowledgeBaseIngestionDeadLetterQueue"),
+    "guarded-retrieval": ("genai", "GuardedRetrievalDeadLetterQueue"),
+    "bedrock-config-rules": ("genai", "BedrockConfigRulesFunctionDeadLetterQueue"),
 }
 
 
@@ -148,7 +166,8 @@ def _create_probe(iam: Any, s3: Any, targets: Targets) -> None:
     iam.put_role_policy(RoleName=PROBE_ROLE, PolicyName="probe", PolicyDocument=json.dumps(policy))
     for family in ("raw", "audit"):
         s3.put_object(Bucket=targets.buckets[family], Key=PROBE_KEY, Body=b"probe")
-    s3.put_object(Bucket=targets.buckets["curated"], Key=TRAINING_KEY, Body=b"probe")
+    for key in (TRAINING_KEY, KNOWLEDGE_KEY, REDACTED_KEY, BATCH_INPUT_KEY):
+        s3.put_object(Bucket=targets.buckets["curated"], Key=key, Body=b"probe")
 
 
 LOG_STREAM_ACTIONS = frozenset({"CreateLogStream", "PutLogEvents"})

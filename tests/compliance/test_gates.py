@@ -17,7 +17,13 @@ from aws_cdk import aws_s3 as s3
 
 import secure_constructs.core.compliance as compliance_module
 from gates.assembly import AssemblyError, stacks
-from gates.cost import HOURS_PER_MONTH, INTERFACE_ENDPOINT_AZ_HOURLY, NAT_GATEWAY_HOURLY, estimate
+from gates.cost import (
+    HOURS_PER_MONTH,
+    INTERFACE_ENDPOINT_AZ_HOURLY,
+    NAT_GATEWAY_HOURLY,
+    CostEstimate,
+    estimate,
+)
 from gates.nag import REPORT_FILE, acknowledgements, read_findings, register_packs, rule_counts
 from gates.tools import run_cfn_lint, run_checkov
 from platform_config import load_config
@@ -359,12 +365,24 @@ def test_cost_estimate_counts_what_the_templates_declare(
     assert cost.nat_gateways == env.nat_gateways
     assert cost.endpoint_azs == len(env.interface_endpoints) * len(env.endpoint_availability_zones)
     assert cost.kms_keys == 2  # logs and data
+    # the knowledge base's vector store: S3 Vectors, no fixed charge, no OpenSearch collection
+    assert cost.vector_indexes == (1 if env.genai.knowledge_base else 0)
+    assert cost.opensearch_collections == 0
     expected = (
         env.nat_gateways * NAT_GATEWAY_HOURLY * HOURS_PER_MONTH
         + cost.endpoint_azs * INTERFACE_ENDPOINT_AZ_HOURLY * HOURS_PER_MONTH
         + 2.0
     )
     assert cost.monthly == pytest.approx(expected)
+    assert "S3 Vectors indexes 1 x $0.00 (knowledge base; storage and queries extra)" in (
+        cost.line()
+    )
+
+
+def test_an_opensearch_collection_would_be_priced_at_its_minimum() -> None:
+    cost = CostEstimate("x", 0, 0, 0, ("us-east-1",), 0, 1)
+    assert cost.monthly == pytest.approx(2 * 0.24 * 730)  # $350.40
+    assert "OpenSearch Serverless collections 1 x $350.40 (2 OCUs minimum)" in cost.line()
 
 
 # --- a broken tool is an error, never a pass ---------------------------------------------------

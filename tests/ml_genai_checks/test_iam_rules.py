@@ -133,6 +133,35 @@ def test_invoke_without_guardrail_fail() -> None:
     assert "Sid 'Invoke'" in message and "bedrock:GuardrailIdentifier" in message
 
 
+EMBED = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0"
+EMBED_JOIN = {
+    "Fn::Join": [
+        "",
+        ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:x::foundation-model/cohere.embed-english-v3"],
+    ]
+}
+
+
+@pytest.mark.parametrize("resource", [EMBED, [EMBED], EMBED_JOIN])
+def test_invoke_embedding_models_only_needs_no_guardrail(resource: Any) -> None:
+    # Bedrock refuses a guardrail on an embedding call; the SCP excepts the same families.
+    assert verdict(INVOKE, policy(allow("bedrock:InvokeModel", resource)))[0] is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        [EMBED, MODEL],  # a text model beside the embedding model still needs the guardrail
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-*",  # every embedding model
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1",
+        "arn:aws:bedrock:us-east-1:1:inference-profile/amazon.titan-embed-text-v2:0",
+    ],
+)
+def test_invoke_embedding_exemption_is_narrow(resource: Any) -> None:
+    outcome, message = verdict(INVOKE, policy(allow("bedrock:InvokeModel", resource)))
+    assert outcome is Outcome.FAIL, message
+
+
 def test_invoke_guardrail_only_if_exists_fail() -> None:
     condition = {"StringEqualsIfExists": {"bedrock:GuardrailIdentifier": GUARDRAIL}}
     assert verdict(INVOKE, policy(allow("bedrock:InvokeModel", MODEL, condition)))[0] is (

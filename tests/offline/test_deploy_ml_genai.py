@@ -27,9 +27,12 @@ def _functions(deployed: Deployed) -> dict[str, dict[str, Any]]:
     return found
 
 
+ENDPOINT_FUNCTIONS = ("guarded_invoke", "phi_redaction", "knowledge_ingestion", "guarded_retrieval")
+
+
 def test_functions_run_in_the_private_subnets_with_their_queue_and_key(deployed: Deployed) -> None:
     functions = _functions(deployed)
-    assert {"guarded_invoke", "phi_redaction"} <= set(functions)
+    assert {*ENDPOINT_FUNCTIONS, "bedrock_config_rules"} <= set(functions)
     private = {
         pid
         for lid, pid in deployed.reports["network"].physical_ids.items()
@@ -37,7 +40,7 @@ def test_functions_run_in_the_private_subnets_with_their_queue_and_key(deployed:
     }
     data_key = _export(deployed, "DataKey")
     sqs = deployed.client("sqs")
-    for name in ("guarded_invoke", "phi_redaction"):
+    for name in ENDPOINT_FUNCTIONS:
         config = functions[name]
         assert config["Runtime"] == "python3.14"
         assert set(config["VpcConfig"]["SubnetIds"]) == private, name
@@ -91,10 +94,39 @@ def test_log_groups_are_encrypted_and_kept_as_configured(deployed: Deployed) -> 
     logs_key = _export(deployed, "LogsKey")
     groups = set(deployed.reports["genai"].ids_of_type("AWS::Logs::LogGroup"))
     described = [g for g in logs.describe_log_groups()["logGroups"] if g["logGroupName"] in groups]
-    assert len(described) == len(groups) == 4
+    # guarded invoke, PHI, logging provider, invocation logs; ingestion, retrieval, Config rules
+    assert len(described) == len(groups) == 7
     for group in described:
         assert group["kmsKeyId"] == logs_key
         assert group["retentionInDays"] in (
             deployed.env.genai.log_retention_days,
             deployed.env.genai.invocation_logging.log_retention_days,
         )
+
+
+def test_knowledge_changes_reach_the_ingestion_function_through_the_buffer(
+    deployed: Deployed,
+) -> None:
+    """The rule, the buffer queue and the event source mapping, as moto deployed them."""
+    events = deployed.client("events")
+    name = f"secure-ml-{deployed.env.name}-knowledge-object-changed"
+    pattern = json.loads(events.describe_rule(Name=name)["EventPattern"])
+    assert pattern["detail"]["bucket"]["name"] == [_bucket_names(deployed)["curated"]]
+    knowledge = deployed.env.genai.knowledge_base
+    assert knowledge is not None
+    assert pattern["detail"]["object"]["key"] == [{"prefix": knowledge.prefix}]
+    (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
+    sqs = deployed.client("sqs")
+    buffer_url = sqs.get_queue_url(QueueName=target["Arn"].rsplit(":", 1)[1])["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=buffer_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == _export(deployed, "DataKey")
+    function = _functions(deployed)["knowledge_ingestion"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    dead_letters = function["Environment"]["Variables"]["DLQ_URL"].rsplit("/", 1)[1]
+    assert redrive["deadLetterTargetArn"].endswith(f":{dead_letters}")
+    assert target["DeadLetterConfig"]["Arn"].endswith(f":{dead_letters}")
+    (mapping,) = deployed.client("lambda").list_event_source_mappings(
+        FunctionName=function["FunctionName"]
+    )["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == target["Arn"]
+    assert mapping["BatchSize"] == 100

@@ -93,11 +93,9 @@ def test_stale_assembly_is_refused(
     synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     platform = raw_platform()
-    platform["environments"]["dev"]["account"] = "333333333333"
-    for role in ("data", "genai"):
-        section = platform["environments"]["dev"][role]
-        key = "admin_principal_arns" if role == "data" else "invoker_role_arns"
-        section[key] = [arn.replace("111111111111", "333333333333") for arn in section[key]]
+    # the account, and every role ARN of it (admins, invokers, batch submitters), moves
+    dev = json.dumps(platform["environments"]["dev"]).replace("111111111111", "333333333333")
+    platform["environments"]["dev"] = json.loads(dev)
     cdk_json = tmp_path / "cdk.json"
     cdk_json.write_text(json.dumps({"context": {"ml-platform": platform}}))
     args = ["--env", "dev", "--outdir", str(synthesized.outdir), "--cdk-json", str(cdk_json)]

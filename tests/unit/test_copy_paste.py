@@ -81,6 +81,12 @@ SYNTHESIZED: dict[str, dict[str, int]] = {
         "AWS::Bedrock::GuardrailVersion": 1,
         "AWS::Bedrock::EnforcedGuardrailConfiguration": 1,
         "Custom::BedrockInvocationLogging": 1,
+        "AWS::S3Vectors::VectorBucket": 1,
+        "AWS::S3Vectors::Index": 1,
+        "AWS::Bedrock::KnowledgeBase": 1,
+        "AWS::Bedrock::DataSource": 1,
+        "AWS::Lambda::EventSourceMapping": 1,
+        "AWS::Config::ConfigRule": 5,
     },
     "organization": {
         "AWS::Organizations::Policy": 9,

@@ -150,8 +150,15 @@ def test_data_buckets_deny_other_encryption_and_access_outside_the_endpoint(
         assert "s3:GetObject*" in vpce["Action"] and "s3:PutObject*" in vpce["Action"]
         assert "-network:" in dumps(vpce["Condition"]["StringNotEquals"]["aws:SourceVpce"])
         exempt = vpce["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
-        assert list(env.data.admin_principal_arns) == exempt[:-1]
+        admins = list(env.data.admin_principal_arns)
+        assert exempt[: len(admins)] == admins
         assert exempt[-1] == f"arn:aws:iam::{env.account}:role/aws-service-role/*"
+        # The knowledge base's service role reads curated from Bedrock's network (confined to
+        # its prefix by the same policy: tests/unit/test_knowledge_base.py); nothing else.
+        readers = exempt[len(admins) : -1]
+        knowledge = env.genai.knowledge_base is not None and name == "curated"
+        kb_role = f"arn:aws:iam::{env.account}:role/secure-ml-{env.name}-knowledge-base"
+        assert readers == ([kb_role] if knowledge else []), name
         # No blanket exemption for services acting for a caller (aws:ViaAWSService): only the
         # configured ones, by aws:CalledVia (none in the shipped config).
         assert "aws:ViaAWSService" not in dumps(vpce)

@@ -172,6 +172,7 @@ def test_invocation_role_has_nothing_else_in_bedrock(genai: GenAi) -> None:
         "bedrock:InvokeModelWithResponseStream",
         "bedrock:ApplyGuardrail",
         "lambda:InvokeFunction",
+        "bedrock:Retrieve",  # the knowledge base only (tests/unit/test_knowledge_base.py)
     }
 
 
@@ -364,7 +365,7 @@ def test_guarded_invoke_environment_pins_model_and_guardrail(genai: GenAi) -> No
 
 
 def test_phi_trigger_is_the_raw_buckets_clinical_prefix(genai: GenAi) -> None:
-    _, rule = _one(genai.raw, "AWS::Events::Rule")
+    _, rule = _one(genai.raw, "AWS::Events::Rule", "/PhiRedaction/")
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
     assert "RawBucket" in dumps(pattern["detail"]["bucket"]["name"])

@@ -34,5 +34,6 @@ def test_each_function_importing_handler_kit_has_the_handler_kit_layer(
             assert (asset / "python" / "handler_kit" / "__init__.py").is_file(), module
             assert not list(asset.rglob("__pycache__"))
             checked += 1
-    # five handlers: two environments, the isolation rule, router, access review, invoke, PHI
-    assert checked == 2 * 5
+    # two environments x eight handlers: the isolation rule, router, access review, invoke, PHI,
+    # knowledge ingestion, guarded retrieval, the Bedrock Config rules
+    assert checked == 2 * 8

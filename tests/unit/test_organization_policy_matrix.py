@@ -203,6 +203,22 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("stream-without-guardrail", "Deny", "bedrock:InvokeModelWithResponseStream", HAIKU),
     Row("embedding-without-guardrail", "Allow", "bedrock:InvokeModel", TITAN_EMBED),
+    # Guardrails do not apply to batch jobs: only the platform's submitter role creates them.
+    Row("batch-job-by-an-administrator", "Deny", "bedrock:CreateModelInvocationJob", HAIKU),
+    Row(
+        "batch-job-by-the-platform-submitter",
+        "Allow",
+        "bedrock:CreateModelInvocationJob",
+        HAIKU,
+        principal=role(DEV, "secure-ml-dev-batch-submitter"),
+    ),
+    Row(
+        "batch-job-by-break-glass",
+        "Allow",
+        "bedrock:CreateModelInvocationJob",
+        HAIKU,
+        principal=BREAK_GLASS,
+    ),
     Row("training-every-key", "Allow", "sagemaker:CreateTrainingJob", context=sagemaker()),
     Row(
         "training-outside-vpc",

@@ -1,10 +1,14 @@
 """Copy app of the genai group: a guardrail, the roles it pins, and invocation logging.
 
 Built as the platform's GenAI stack builds them. What the group needs from outside itself is
-plain CDK: an imported invocation-log bucket with an ``s3.BucketPolicy`` of this stack
-(``BedrockInvocationLogging`` adds Bedrock's delivery statement to it), and two ``kms.Key``
-(rotation on) for the bucket and the log groups. The role that applications assume is the app's
-own ``iam.Role``, with the guardrail's ``invoke_statements`` in a managed policy.
+plain CDK or a stub: an imported invocation-log bucket with an ``s3.BucketPolicy`` of this stack
+(``BedrockInvocationLogging`` adds Bedrock's delivery statement to it), two ``kms.Key``
+(rotation on) for the bucket and the log groups, an imported VPC and endpoint security group,
+and the curated bucket imported by name behind ``PrefixBucket`` (a stub of
+``core.bucket_grants.BucketWithPrefixGrants``) for the knowledge base and batch inference. The
+role that applications assume is the app's own ``iam.Role``, with the guardrail's
+``invoke_statements`` in a managed policy. The Lambda code folders are stubs: the constructs
+ship no handler code (``lambda/`` of the platform has it).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from harness import ENV, main
+from harness import ENV, PrefixBucket, imported_endpoint_group, imported_vpc, main
+from lifted_kit.genai.batch_inference import BatchInference
+from lifted_kit.genai.bedrock_config_rules import BedrockConfigRules
 from lifted_kit.genai.bedrock_guardrail import INVOKE_ACTIONS, SecureGuardrail
 from lifted_kit.genai.bedrock_logging import BedrockInvocationLogging
 from lifted_kit.genai.bedrock_rules import (
@@ -25,9 +31,20 @@ from lifted_kit.genai.bedrock_rules import (
     RegexFilter,
     model_grants,
 )
+from lifted_kit.genai.knowledge_base import SecureKnowledgeBase
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "team-dev"
+HANDLER = "def handler(event, context):\n    return None\n"
+
+
+def code_dir(name: str) -> Path:
+    """A stub handler folder ``<name>/<name>.py`` (SecureFunction checks the entry point)."""
+    folder = HERE / "handlers" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(HANDLER)
+    return folder
+
 
 SPEC = GuardrailSpec(
     blocked_input_message="This request cannot be processed by the clinical assistant.",
@@ -105,6 +122,51 @@ def build(app: cdk.App) -> None:
         bucket_key=data_key,
         prefix="bedrock/invocations/",
         logs_key=logs_key,
+        log_retention_days=365,
+        reserved_concurrency=1,
+    )
+
+    vpc = imported_vpc(stack)
+    endpoints = imported_endpoint_group(stack)
+    curated = PrefixBucket(s3.Bucket.from_bucket_name(stack, "Curated", "team-dev-curated"))
+    SecureKnowledgeBase(
+        stack,
+        "KnowledgeBase",
+        name=PREFIX,
+        bucket=curated,
+        prefix="knowledge/",
+        data_key=data_key,
+        logs_key=logs_key,
+        embedding_model_id="amazon.titan-embed-text-v2:0",
+        dimensions=1024,
+        chunk_max_tokens=300,
+        chunk_overlap_percentage=20,
+        vpc=vpc,
+        endpoint_security_group=endpoints,
+        code_dir=code_dir("knowledge_ingestion"),
+    )
+    BatchInference(
+        stack,
+        "BatchInference",
+        name=PREFIX,
+        bucket=curated,
+        input_prefix="redacted/batch-input/",
+        output_prefix="batch-output/",
+        vpc=vpc,
+        s3_prefix_list_id="pl-63a5400a",
+        model_arns=list(grants.foundation_models),
+        submitter_role_arns=["arn:aws:iam::123456789012:role/team-batch"],
+    )
+    BedrockConfigRules(
+        stack,
+        "BedrockConfigRules",
+        prefix=PREFIX,
+        code_dir=code_dir("bedrock_config_rules"),
+        vpc=vpc,
+        encryption_key=logs_key,
+        prompt_attack_strength="HIGH",
+        required_services=["bedrock", "bedrock-runtime"],
+        invocation_logging={"expectedBucket": "team-dev-invocation-logs"},
         log_retention_days=365,
         reserved_concurrency=1,
     )

@@ -33,6 +33,8 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from cdk_nag import (
     AwsSolutionsChecks,
     HIPAASecurityChecks,
@@ -68,6 +70,37 @@ def imported_vpc(stack: cdk.Stack) -> ec2.IVpc:
         availability_zones=AZS,
         private_subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
     )
+
+
+class PrefixBucket:
+    """A bucket of another stack, granting object access under one prefix only (a stub).
+
+    What ``data.secure_bucket.SecureBucket`` offers to the ml and genai groups
+    (``core.bucket_grants.PrefixGrantable`` / ``BucketWithPrefixGrants``).
+    """
+
+    def __init__(self, bucket: s3.IBucket) -> None:
+        self.bucket = bucket
+
+    def grant_read(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:ListBucket"],
+            resource_arns=[self.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*")],
+        )
+
+    def grant_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:AbortMultipartUpload", "s3:PutObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*")],
+        )
 
 
 def imported_endpoint_group(stack: cdk.Stack) -> ec2.ISecurityGroup:

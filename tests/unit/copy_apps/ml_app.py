@@ -13,10 +13,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from harness import ENV, imported_endpoint_group, imported_vpc, main
+from harness import ENV, PrefixBucket, imported_endpoint_group, imported_vpc, main
 from lifted_kit.core.bucket_grants import PrefixGrantable
 from lifted_kit.core.log_groups import encrypted_log_group
 from lifted_kit.ml.data_quality_monitor import DataQualityMonitor
@@ -73,33 +72,6 @@ CARD = {
         }
     ],
 }
-
-
-class PrefixBucket:
-    """A bucket of another stack, granting object access under one prefix only (a stub)."""
-
-    def __init__(self, bucket: s3.IBucket) -> None:
-        self.bucket = bucket
-
-    def grant_read(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
-        iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["s3:ListBucket"],
-            resource_arns=[self.bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-        )
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["s3:GetObject", "s3:GetObjectVersion"],
-            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*")],
-        )
-
-    def grant_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["s3:AbortMultipartUpload", "s3:PutObject"],
-            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*")],
-        )
 
 
 def build(app: cdk.App) -> None:
