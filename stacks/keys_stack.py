@@ -18,9 +18,11 @@ class KeysStack(PlatformStack):
     (dead-letter queues hold failed events, which name clinical objects) and Lambda (function
     environment variables). Grants only for AWS resources, through SageMaker and EFS (volumes
     they attach) and Lambda (it grants the function's role the use of the key for its encrypted
-    environment). Comprehend Medical never uses it (DetectPHI is synchronous and stores
-    nothing); Bedrock may generate data keys with it only for its invocation logs in the
-    ``invocation_logs`` bucket (the GenAI stack adds that statement, for this account and
+    environment), and with ``genai.knowledge_base`` through S3 Vectors (the vector store) and
+    Bedrock (the knowledge base's transient ingestion data). Comprehend Medical never uses it
+    (DetectPHI is synchronous and stores nothing); Bedrock may generate data keys with it
+    directly only for its invocation logs in the ``invocation_logs`` bucket and for the
+    knowledge base's service role (the GenAI stack adds those statements, for this account and
     region).
 
     ``logs_key`` encrypts CloudWatch Logs log groups, the audit and Config history buckets
@@ -66,6 +68,10 @@ class KeysStack(PlatformStack):
             alias=f"alias/{project}/{env_name}/data",
             description=f"{project} {env_name}: workload data (S3, SageMaker)",
         )
-        self.data.allow_use_via_services(["s3", "sagemaker", "elasticfilesystem", "sqs", "lambda"])
+        via = ["s3", "sagemaker", "elasticfilesystem", "sqs", "lambda"]
+        if environment.genai.knowledge_base is not None:
+            # the vector store (S3 Vectors) and the knowledge base's ingestion (Bedrock)
+            via += ["s3vectors", "bedrock"]
+        self.data.allow_use_via_services(via)
         self.data.allow_grants_for_aws_resources(["sagemaker", "elasticfilesystem", "lambda"])
         self.data_key = self.data.key

@@ -71,7 +71,10 @@ class SecureKnowledgeBase(Construct):
         encrypted with ``data_key`` (SSE-KMS). The key policy gains one statement: S3 Vectors'
         background indexing principal ``indexing.s3vectors.amazonaws.com`` may ``kms:Decrypt``
         for this vector bucket only (``aws:SourceArn``, ``aws:SourceAccount``, S3 Vectors'
-        encryption context keys). Both are retained when the stack is deleted;
+        encryption context keys), and a second: the service role (by ARN) may use it for
+        ingestion's transient data under this account's knowledge-base encryption context. The
+        key policy must also let IAM policies use the key through ``s3vectors`` and ``bedrock``
+        (``EncryptionKey.allow_use_via_services``). Both are retained when the stack is deleted;
       * knowledge base: ``VECTOR`` type, ``embedding_model_arn`` (a foundation model from the
         platform's embedding allow-list), one S3 data source on ``prefix`` only, transient
         ingestion data encrypted with ``data_key``, fixed-size chunks, vectors retained when
@@ -174,6 +177,26 @@ class SecureKnowledgeBase(Construct):
             )
         )
 
+        # Bedrock encrypts ingestion's transient data with the data key as the service role;
+        # the key policy names the role by ARN (a fixed name: no reference back to this stack,
+        # and a condition, not a principal, since the role does not exist when the key policy is
+        # written) and this account's knowledge-base encryption context.
+        data_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="KnowledgeBaseTransientIngestionData",
+                principals=[iam.AccountRootPrincipal()],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "ArnEquals": {
+                        "aws:PrincipalArn": knowledge_base_role_arn(
+                            name, partition=partition, account=account
+                        )
+                    },
+                    "ArnLike": {"kms:EncryptionContext:aws:bedrock:arn": f"{arn}:knowledge-base/*"},
+                },
+            )
+        )
         embedding_model_arn = (
             f"arn:{partition}:bedrock:{region}::foundation-model/{embedding_model_id}"
         )

@@ -617,3 +617,39 @@ def test_no_role_of_the_platform_may_pass_the_knowledge_base_role(
             )
             checked += 1
     assert checked > 20
+
+
+def test_data_key_serves_the_vector_store_and_ingestion(genai: GenAi) -> None:
+    """The key policy lets IAM use the data key through S3 Vectors and Bedrock, and the service
+    role (by ARN) for ingestion's transient data under this account's knowledge-base context."""
+    (key,) = [
+        k
+        for k in resources_of(genai.keys, "AWS::KMS::Key").values()
+        if "DataKey" in k["Metadata"]["aws:cdk:path"]
+    ]
+    policy = key["Properties"]["KeyPolicy"]["Statement"]
+    account, region = genai.env.account, genai.env.region
+    (via,) = [s for s in policy if s.get("Sid") == "AllowUseThroughNamedServicesOnly"]
+    services = via["Condition"]["StringEquals"]["kms:ViaService"]
+    assert {f"s3vectors.{region}.amazonaws.com", f"bedrock.{region}.amazonaws.com"} <= set(services)
+    kb_role = (
+        f"arn:aws:iam::{account}:role/{knowledge_base_role_name(f'secure-ml-{genai.env.name}')}"
+    )
+    context = f"arn:aws:bedrock:{region}:{account}:knowledge-base/ABCDEFGHIJ"
+
+    def ask(principal: str, **extra: Any) -> str:
+        return decide(
+            policy,
+            Request(
+                "kms:GenerateDataKey",
+                "*",
+                {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account, **extra},
+            ),
+        )
+
+    assert ask(kb_role, **{"kms:EncryptionContext:aws:bedrock:arn": context}) == "Allow"
+    assert ask(kb_role) != "Allow"  # no knowledge-base context: only through a named service
+    other = f"arn:aws:iam::{account}:role/someone"
+    assert ask(other, **{"kms:EncryptionContext:aws:bedrock:arn": context}) != "Allow"
+    assert ask(other, **{"kms:ViaService": f"s3vectors.{region}.amazonaws.com",
+                         "kms:CallerAccount": account}) == "Allow"  # fmt: skip
