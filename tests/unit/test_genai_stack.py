@@ -444,13 +444,10 @@ def test_data_key_admits_eventbridge_for_the_phi_rule_only(genai: GenAi) -> None
     via = statements["AllowUseThroughNamedServicesOnly"]["Condition"]["StringEquals"][
         "kms:ViaService"
     ]
-    assert sorted(v.split(".")[0] for v in via) == [
-        "elasticfilesystem",
-        "lambda",
-        "s3",
-        "sagemaker",
-        "sqs",
-    ]
+    knowledge = ["bedrock", "s3vectors"] if env.genai.knowledge_base else []
+    assert sorted(v.split(".")[0] for v in via) == sorted(
+        ["elasticfilesystem", "lambda", "s3", "sagemaker", "sqs", *knowledge]
+    )
     grants = statements["AllowGrantsForAwsResourcesOnly"]
     assert grants["Action"] == "kms:CreateGrant"
     granting = grants["Condition"]["StringEquals"]["kms:ViaService"]
