@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from platform_config import LAMBDA_UNRESERVED_MINIMUM
+from platform_config import LAMBDA_UNRESERVED_MINIMUM, EnvironmentConfig
 from preflight.results import Check, Context, NoAccess, Outcome, error_code, ok, problem
 
 LAMBDA_QUOTA_CODE = "L-B99A9384"
@@ -241,16 +241,31 @@ def _model_status(context: Context, model_id: str) -> str | None:
         raise
 
 
+def platform_models(env: EnvironmentConfig) -> tuple[str, ...]:
+    """The model IDs the environment's templates name: the allow-list, then the embedding model."""
+    knowledge = env.genai.knowledge_base
+    embedding = (knowledge.embedding_model_id,) if knowledge is not None else ()
+    return (*env.genai.allowed_model_ids, *embedding)
+
+
 def bedrock_models(context: Context) -> Outcome:
-    """Every allow-listed model ID is a foundation model or inference profile of the region."""
+    """Every model ID of the environment is a foundation model or inference profile of the region.
+
+    The allow-list and, with a knowledge base, its embedding model (Bedrock refuses to create
+    the knowledge base with a model the region does not offer).
+    """
     env = context.plan.env
-    found = {m: _model_status(context, m) for m in env.genai.allowed_model_ids}
+    found = {m: _model_status(context, m) for m in platform_models(env)}
     missing = [m for m, status in found.items() if status is None]
     if missing:
+        allowed = set(env.genai.allowed_model_ids)
+        keys = ["genai.allowed_model_ids"] if allowed.intersection(missing) else []
+        if env.genai.knowledge_base and env.genai.knowledge_base.embedding_model_id in missing:
+            keys.append("genai.knowledge_base.embedding_model_id")
         return problem(
             f"not found in {env.region}: {', '.join(missing)}",
             f"use IDs from aws bedrock list-foundation-models (or list-inference-profiles) "
-            f"--region {env.region} in genai.allowed_model_ids of {env.name}",
+            f"--region {env.region} in {' and '.join(keys)} of {env.name}",
         )
     return ok(", ".join(f"{m} {s}" for m, s in found.items()))
 

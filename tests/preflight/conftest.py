@@ -22,6 +22,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from preflight.checks import platform_models
 from preflight.plan import Plan, build_plan
 from preflight.results import CLIENT_CONFIG, Clients, Context, Result
 from preflight.runner import run
@@ -152,7 +153,7 @@ class Account:
                     ]
                 },
             )
-        for model in env.genai.allowed_model_ids:
+        for model in platform_models(env):
             if model in missing_models:
                 bedrock.add_client_error(
                     "get_foundation_model",

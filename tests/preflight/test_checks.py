@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from platform_config import LAMBDA_UNRESERVED_MINIMUM as LAMBDA_MIN_UNRESERVED
+from preflight.checks import platform_models
 from preflight.results import CLIENT_CONFIG, Clients, Context, Result, Status
 from preflight.runner import ORDER, exit_status, run, summary
 from secure_constructs.ml.sagemaker_rules import SAGEMAKER_LOG_GROUPS
@@ -212,6 +213,17 @@ def test_adopted_log_groups_that_exist_are_ok(account: Account) -> None:
     assert f"{len(SAGEMAKER_LOG_GROUPS)} exist and are adopted" in result.reason
 
 
+def test_missing_embedding_model_is_a_problem_naming_its_key(account: Account) -> None:
+    knowledge = account.plan.env.genai.knowledge_base
+    assert knowledge is not None
+    account.queue(missing_models=(knowledge.embedding_model_id,))
+    result = account.run()["bedrock models"]
+    assert result.status is Status.PROBLEM
+    assert result.reason == f"not found in us-east-1: {knowledge.embedding_model_id}"
+    assert "in genai.knowledge_base.embedding_model_id of dev" in result.fix
+    assert "allowed_model_ids" not in result.fix
+
+
 def test_missing_model_is_a_problem(account: Account) -> None:
     missing = account.plan.env.genai.allowed_model_ids[-1]
     account.queue(missing_models=(missing,))
@@ -225,7 +237,9 @@ def test_inference_profile_is_looked_up_as_a_profile(account: Account) -> None:
     profile = "us.amazon.nova-lite-v1:0"
     plan = with_env(
         account.plan,
-        genai=dataclasses.replace(account.plan.env.genai, allowed_model_ids=(profile,)),
+        genai=dataclasses.replace(
+            account.plan.env.genai, allowed_model_ids=(profile,), knowledge_base=None
+        ),
     )
     bedrock = account.stubs["bedrock"]
     bedrock.add_response("get_model_invocation_logging_configuration", {})
@@ -275,7 +289,7 @@ def test_unexpected_response_is_could_not_check_not_a_traceback(account: Account
     account.stubs["accessanalyzer"].add_response("list_analyzers", {"analyzers": []})
     bedrock = account.stubs["bedrock"]
     bedrock.add_response("get_model_invocation_logging_configuration", {})
-    for model in account.plan.env.genai.allowed_model_ids:
+    for model in platform_models(account.plan.env):
         bedrock.add_response(
             "get_foundation_model",
             {
