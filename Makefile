@@ -29,11 +29,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 PORT ?= 5125
 
-.PHONY: help setup synth gates test lint typecheck unit bench deploy-local preflight snapshot lock rules-doc clean
+.PHONY: help setup synth report screenshot gates test lint typecheck unit bench deploy-local preflight snapshot lock rules-doc clean
 
 help:
 	@echo "make synth   set up, synthesize every environment (ENV=dev for one), run every gate, print a summary"
 	@echo "make test    set up, run lint, type checks and the whole test suite"
+	@echo "make report  the evidence report of cdk.out (make synth writes it too): cdk.out/report/index.html"
+	@echo "make screenshot  render the report in headless Chromium (installs Debian's chromium with apt)"
 	@echo "make bench   benchmark synth against a minimal one-stack CDK app"
 	@echo "make deploy-local [ENV=dev] [PORT=5125]  deploy into a moto server on loopback, check, delete"
 	@echo "make preflight ENV=dev  read-only checks of the target account before a first deploy (its credentials)"
@@ -67,6 +69,30 @@ synth: setup
 	$(PY) -m gates cdk.out --checkov $(CHECKOV_VENV)/bin/checkov --cache .gate-cache
 	$(PY) -m delivery.execution_policy cdk.out --check
 	$(PY) -m delivery.policy_check
+	$(PY) -m report cdk.out
+
+# The evidence report (python -m report): architecture pictures, gate summary, acknowledgements,
+# costs, the control matrix, the permission matrix, the seed map, and OSCAL; from disk, offline.
+report: $(VENV)/.installed
+	@test -f cdk.out/manifest.json || { echo "report: no cdk.out; run 'make synth' first" >&2; exit 1; }
+	$(PY) -m report cdk.out
+
+# Look at the report as a browser renders it: Debian's chromium package and fonts-liberation
+# (Helvetica's metrics, which the picture is laid out for; the only system packages here, needing
+# root and the distribution's mirror), headless, no network, into docs/.
+CHROMIUM ?= /usr/bin/chromium
+SCREENSHOT ?= docs/report-screenshot.png
+screenshot: report
+	@{ test -x $(CHROMIUM) && dpkg -s fonts-liberation >/dev/null 2>&1; } || { \
+		command -v apt-get >/dev/null || { echo "screenshot: needs Debian/Ubuntu's apt-get to install chromium" >&2; exit 1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; }
+	mkdir -p $(dir $(SCREENSHOT))
+	profile=$$(mktemp -d) && trap 'rm -rf "$$profile"' EXIT && \
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir="$$profile" --hide-scrollbars --window-size=1400,2600 --virtual-time-budget=10000 \
+		--screenshot=$(CURDIR)/$(SCREENSHOT) "file://$(CURDIR)/cdk.out/report/index.html"
+	@echo "screenshot: $(SCREENSHOT)"
 
 test: setup lint typecheck unit
 

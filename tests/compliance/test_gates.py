@@ -284,6 +284,13 @@ def test_gates_cli_summary_on_the_platform(
     assert all(gate["findings"] == [] for gate in summary["gates"])
     (policy_row,) = [g for g in summary["gates"] if g["name"].startswith("policy-reference")]
     assert policy_row["rules"] == 3 and policy_row["checks_evaluated"] > 500
+    # Each supplement the gate used is named with its AWS source page, for the report.
+    notes = policy_row["acknowledgement_notes"]
+    assert len(notes) == policy_row["acknowledged"] > 0
+    assert all("https://docs.aws.amazon.com/" in note for note in notes)
+    # The printed summary, verbatim, for the report (python -m report).
+    printed = (synthesized.outdir / "gates-summary.txt").read_text()
+    assert printed.strip() == result.stdout.strip()
 
 
 def test_gates_fail_on_a_bad_template_and_the_cli_says_so(
