@@ -8,8 +8,9 @@ and their status; its statements point at the resources, one statement per contr
 ``Rule_Description`` and referenced from each requirement, as the OSCAL Compass
 (compliance-trestle) convention has it, so a compliance team's tooling can import them.
 
-The document is built with compliance-trestle's pydantic models, so it is valid OSCAL by
-construction; the tests read it back with trestle. UUIDs are derived from names (uuid5) and the
+The document is built as OSCAL JSON and validated by compliance-trestle's pydantic models
+before anything is written (a refusal is a ``ReportError`` naming the field); the tests read the
+written file back with trestle. UUIDs are derived from names (uuid5) and the
 timestamp from ``SOURCE_DATE_EPOCH`` or the commit, so the same commit writes the same file.
 """
 
