@@ -461,3 +461,58 @@ def test_the_cli_fails_in_one_line_without_an_assembly(tmp_path: Path) -> None:
     assert done.stderr.startswith("report: ") and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and "make synth" in done.stderr
     assert not (tmp_path / "missing").exists()
+
+
+# --- every error message ----------------------------------------------------------------------
+
+
+def test_a_pack_that_cdk_nag_changed_shape_is_an_error(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    pack = (
+        'const s3_1 = require("../rules/s3");\n'
+        "this.applyRule({ info: 'Bad - (Control ID: 164.312(b)).', rule: s3_1.Gone, node: n });"
+    )
+    with pytest.raises(ReportError, match="rule Gone: its rule file is not in cdk-nag"):
+        parse_pack("HIPAA", pack, {})
+    with pytest.raises(ReportError, match="no rules found in its compiled pack"):
+        parse_pack("NIST", "module.exports = {};", {})
+    tarball = tmp_path / "cdk-nag@0.0.0.jsii.tgz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        data = pack.encode()
+        member = tarfile.TarInfo("package/lib/packs/hipaa-security.js")
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    with pytest.raises(ReportError, match="no compiled pack for NIST, PCI"):
+        nag_rules(tarball)
+
+
+def test_an_assembly_without_stacks_is_an_error(tmp_path: Path) -> None:
+    from report.evidence import environments
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": "41.0.0", "artifacts": {}}))
+    with pytest.raises(ReportError, match="holds no stacks"):
+        environments(tmp_path)
+
+
+def test_oscal_refusals_name_the_control_or_the_field(report: Report) -> None:
+    from datetime import UTC, datetime
+
+    from report.controls import Matrix
+
+    with pytest.raises(ReportError, match="cannot read its part"):
+        oscal_control("AU-3 (x y)")
+    bad = Verification("ml_genai_checks", " leading space", "", ("s/a",), {})
+    matrix = Matrix("dev", (ControlRow("NIST", "AU-2", (bad,)),), ())
+    with pytest.raises(ReportError, match="OSCAL component definition: components"):
+        component_definition([matrix], datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_an_unreadable_or_empty_seed_map_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="cannot read the seed-topic map"):
+        seed_rows(tmp_path / "absent.md")
+    empty = tmp_path / "README.md"
+    empty.write_text("## Seed topics → code\n\nno table yet\n\n## Next\n")
+    with pytest.raises(ReportError, match="holds no table rows"):
+        seed_rows(empty)
