@@ -45,6 +45,9 @@ class Report:
     seed: Sequence[SeedRow]
     generated: str
     """One line: which commit, when."""
+    gate_notes: Sequence[tuple[str, str]] = ()
+    """(gate, note): acknowledgements that sit in no template (the policy-reference gate's
+    supplements to its reference data), from ``gates-summary.json``."""
 
 
 STATUS_LEGEND = (
@@ -181,6 +184,9 @@ def markdown_index(report: Report) -> str:
     lines += ["", "OSCAL: [component-definition.json](component-definition.json)", ""]
     lines += ["## Gate summary (as make synth prints it)", ""]
     lines += ["```", report.gates_text.rstrip(), "```"] if report.gates_text else [NO_GATES]
+    if report.gate_notes:
+        lines += ["", "Acknowledged by the gates outside the templates:", ""]
+        lines += _md_table(["gate", "what and why"], report.gate_notes)
     lines += ["", "## Seed topics → code", ""]
     lines += _md_table(
         ["seed topic", "where", "status"], [[s.topic, s.where, s.status] for s in report.seed]
@@ -374,6 +380,10 @@ def html_index(report: Report) -> str:
         f'<a href="#{_anchor(e.env.name)}">{_h(e.env.name)}</a>' for e in report.environments
     )
     gates = f"<pre>{_h(report.gates_text)}</pre>" if report.gates_text else f"<p>{_h(NO_GATES)}</p>"
+    if report.gate_notes:
+        gates += "<p>Acknowledged by the gates outside the templates:</p>" + _table(
+            ["gate", "what and why"], report.gate_notes
+        )
     overview = _table(
         [
             "environment",

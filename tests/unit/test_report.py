@@ -53,7 +53,9 @@ def built(org_synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
     """The report written over the shipped assembly, with a gates summary beside it."""
     gates_dir = tmp_path_factory.mktemp("gates")
     (gates_dir / SUMMARY_TEXT_FILE).write_text("gate summary marker: All gates passed.\n")
-    (gates_dir / SUMMARY_FILE).write_text(json.dumps({"gates": [], "stacks": []}))
+    note = "arn-format logs:log-group: supplement marker (https://docs.aws.amazon.com/x)"
+    gates = [{"name": "policy-reference (policy_sentry x)", "acknowledgement_notes": [note]}]
+    (gates_dir / SUMMARY_FILE).write_text(json.dumps({"gates": gates, "stacks": []}))
     report, oscal = build(org_synthesized.outdir, README, gates_dir=gates_dir)
     out = tmp_path_factory.mktemp("report") / "report"
     write(report, oscal, out)
@@ -114,6 +116,9 @@ def test_the_pictures_are_inline_svg_in_the_html(built: Path, report: Report) ->
 def test_the_gate_summary_is_shown_verbatim_or_said_missing(built: Path, report: Report) -> None:
     assert "gate summary marker: All gates passed." in (built / "index.html").read_text()
     assert "gate summary marker" in (built / "index.md").read_text()
+    # The gates' acknowledgements that sit in no template are listed too.
+    for name in ("index.html", "index.md"):
+        assert "supplement marker (https://docs.aws.amazon.com/x)" in (built / name).read_text()
     # Built without a summary beside the assembly: the report says the gates did not run.
     assert report.gates_text is None
     assert "have not run" in NO_GATES
