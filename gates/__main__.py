@@ -3,7 +3,8 @@
 cdk-nag's results are read from the assembly (cdk-nag itself runs inside synthesis).
 
 Exit status 0 when every gate reports zero unacknowledged findings, 1 when any does, 2 when the
-assembly or a tool cannot be read. The summary is also written to ``cdk.out/gates-summary.json``.
+assembly or a tool cannot be read. The summary is also written to ``cdk.out/gates-summary.json``
+and, as printed, to ``cdk.out/gates-summary.txt``.
 """
 
 from __future__ import annotations
