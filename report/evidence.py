@@ -91,11 +91,15 @@ class Environment:
         """Resources by ``<stack>/<logical ID>``."""
         return {r.key: r for r in self.resources}
 
+    @cached_property
+    def kinds(self) -> Mapping[str, str]:
+        """Stack names by kind, the last part of the name (``network``, ``genai``, ...)."""
+        return {s.stack_name.rsplit("-", 1)[-1]: s.stack_name for s in self.stacks}
+
     @property
     def is_workload(self) -> bool:
         """True for a workload environment (it has the network and genai stacks)."""
-        kinds = {s.stack_name.rsplit("-", 1)[-1] for s in self.stacks}
-        return {"network", "genai"} <= kinds
+        return {"network", "genai"} <= set(self.kinds)
 
     def of_type(self, *types: str) -> list[Resource]:
         """Resources of these CloudFormation types."""

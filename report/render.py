@@ -101,10 +101,43 @@ def _rules_cell(row: ControlRow) -> str:
     )
 
 
+STACK_HEADER = ["stack", "account", "region", "resources"]
+PERMISSION_HEADER = ["role", "role resource", "call", "expect", "why"]
+SEED_HEADER = ["seed topic", "where", "status"]
+PERMISSION_NOTE = (
+    "Run against a deployment of these templates by `make deploy-local` and the offline tests: "
+    "each role's credentials attempt the call, IAM must give the outcome."
+)
+
+
+def _stack_rows(env: Environment) -> list[list[str]]:
+    return [
+        [
+            s.stack_name,
+            s.account,
+            s.region,
+            str(len(env.templates[s.stack_name].get("Resources", {}))),
+        ]
+        for s in env.stacks
+    ]
+
+
+def _permission_rows(rows: Sequence[PermissionRow]) -> list[list[str]]:
+    return [[p.role, p.resource, p.call, p.expect, p.why] for p in rows]
+
+
+def _seed_rows(rows: Sequence[SeedRow]) -> list[list[str]]:
+    return [[s.topic, s.where, s.status] for s in rows]
+
+
+def _ack_tool(ack: Acknowledgement) -> str:
+    return ack.tool + ("" if ack.ours else " (by aws-cdk-lib)")
+
+
 def _ack_rows(acks: Sequence[Acknowledgement]) -> list[list[str]]:
     return [
         [
-            a.tool + ("" if a.ours else " (by aws-cdk-lib)"),
+            _ack_tool(a),
             a.rule,
             a.where,
             _md_resources(a.resources),
@@ -126,18 +159,7 @@ def markdown_environment(report: EnvironmentReport) -> str:
     env, matrix = report.env, report.matrix
     lines = [f"# Environment {env.name}", "", f"![architecture of {env.name}]({env.name}.svg)", ""]
     lines += ["## Stacks", ""]
-    lines += _md_table(
-        ["stack", "account", "region", "resources"],
-        [
-            [
-                s.stack_name,
-                s.account,
-                s.region,
-                len(env.templates[s.stack_name].get("Resources", {})),
-            ]
-            for s in env.stacks
-        ],
-    )
+    lines += _md_table(STACK_HEADER, _stack_rows(env))
     lines += ["## Fixed monthly cost", "", f"{PRICE_SOURCE}; data and usage extra.", ""]
     lines += _md_table(["item", "count", "per month", "subtotal"], _cost_rows(report.cost))
     lines += [f"## Acknowledgements ({len(env.acknowledgements)})", ""]
@@ -159,15 +181,8 @@ def markdown_environment(report: EnvironmentReport) -> str:
     )
     if report.permissions:
         lines += [f"## Permission matrix ({len(report.permissions)} rows)", ""]
-        lines += [
-            "Run against a deployment of these templates by `make deploy-local` and the offline "
-            "tests: each role's credentials attempt the call, IAM must give the outcome.",
-            "",
-        ]
-        lines += _md_table(
-            ["role", "role resource", "call", "expect", "why"],
-            [[p.role, p.resource, p.call, p.expect, p.why] for p in report.permissions],
-        )
+        lines += [PERMISSION_NOTE, ""]
+        lines += _md_table(PERMISSION_HEADER, _permission_rows(report.permissions))
     return "\n".join(lines)
 
 
@@ -188,9 +203,7 @@ def markdown_index(report: Report) -> str:
         lines += ["", "Acknowledged by the gates outside the templates:", ""]
         lines += _md_table(["gate", "what and why"], report.gate_notes)
     lines += ["", "## Seed topics → code", ""]
-    lines += _md_table(
-        ["seed topic", "where", "status"], [[s.topic, s.where, s.status] for s in report.seed]
-    )
+    lines += _md_table(SEED_HEADER, _seed_rows(report.seed))
     return "\n".join(lines)
 
 
@@ -296,20 +309,7 @@ def _html_environment(report: EnvironmentReport) -> str:
     )
     parts.append(f'<div class="picture">{report.svg}</div>')
     parts.append("<h3>Stacks</h3>")
-    parts.append(
-        _table(
-            ["stack", "account", "region", "resources"],
-            [
-                [
-                    s.stack_name,
-                    s.account,
-                    s.region,
-                    str(len(env.templates[s.stack_name].get("Resources", {}))),
-                ]
-                for s in env.stacks
-            ],
-        )
-    )
+    parts.append(_table(STACK_HEADER, _stack_rows(env)))
     parts.append(
         f"<h3>Fixed monthly cost</h3><p class=muted>{_h(PRICE_SOURCE)}; data and usage extra.</p>"
     )
@@ -320,7 +320,7 @@ def _html_environment(report: EnvironmentReport) -> str:
             ["tool", "rule", "where", "resources", "reason"],
             [
                 [
-                    _h(a.tool + ("" if a.ours else " (by aws-cdk-lib)")),
+                    _h(_ack_tool(a)),
                     f"<code>{_h(a.rule)}</code>",
                     _h(a.where),
                     _html_resources(a.resources),
@@ -359,17 +359,8 @@ def _html_environment(report: EnvironmentReport) -> str:
     )
     if report.permissions:
         parts.append(f"<h3>Permission matrix ({len(report.permissions)} rows)</h3>")
-        parts.append(
-            "<p class=muted>Run against a deployment of these templates by "
-            "<code>make deploy-local</code> and the offline tests: each role's credentials "
-            "attempt the call, IAM must give the outcome.</p>"
-        )
-        parts.append(
-            _table(
-                ["role", "role resource", "call", "expect", "why"],
-                [[p.role, p.resource, p.call, p.expect, p.why] for p in report.permissions],
-            )
-        )
+        parts.append(f"<p class=muted>{_h(PERMISSION_NOTE)}</p>")
+        parts.append(_table(PERMISSION_HEADER, _permission_rows(report.permissions)))
     parts.append("</section>")
     return "".join(parts)
 
@@ -406,9 +397,7 @@ def html_index(report: Report) -> str:
         ],
         raw=True,
     )
-    seed = _table(
-        ["seed topic", "where", "status"], [[s.topic, s.where, s.status] for s in report.seed]
-    )
+    seed = _table(SEED_HEADER, _seed_rows(report.seed))
     body = (
         "<header><h1>Secure ML/GenAI platform: evidence report</h1>"
         f"<p>{_h(report.generated)}</p></header>"

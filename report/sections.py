@@ -83,10 +83,9 @@ def permission_rows(env: Environment) -> list[PermissionRow]:
     """
     if not env.is_workload:
         return []
-    kinds = {s.stack_name.rsplit("-", 1)[-1]: s.stack_name for s in env.stacks}
     roles: dict[str, str] = {}
     for role, (kind, prefix) in ROLE_FINDERS.items():
-        stack = kinds.get(kind)
+        stack = env.kinds.get(kind)
         found = [
             r.key
             for r in env.of_type("AWS::IAM::Role")

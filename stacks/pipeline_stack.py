@@ -298,7 +298,6 @@ class PipelineStack(cdk.Stack):
             )
         pipeline_resource = self.pipeline.pipeline.node.default_child
         assert isinstance(pipeline_resource, cdk.CfnResource)
-        # CDK Pipelines adds an explicit DependsOn on the pipeline role beside the GetAtt.
         ignore_cfn_lint(
             pipeline_resource,
             "W3005",

@@ -16,6 +16,12 @@ PROJECT_ACK_METADATA_TYPE = "secure-ml:acknowledgement"
 """Metadata type marking an acknowledgement made through ``acknowledge``."""
 
 
+def _require_reason(what: str, reason: str) -> None:
+    """Refuse a short or generic reason: 20 characters at least, saying why it does not apply."""
+    if len(reason.strip()) < 20:
+        raise ValueError(f"{what} needs a specific reason, got {reason!r}")
+
+
 def acknowledge(scope: IConstruct, rule_ids: str | list[str], reason: str) -> None:
     """Acknowledge cdk-nag rule(s) on ``scope`` and its children (cdk-nag 3 / aws-cdk-lib >= 2.2xx).
 
@@ -23,8 +29,7 @@ def acknowledge(scope: IConstruct, rule_ids: str | list[str], reason: str) -> No
     ``AwsSolutions::AwsSolutions-IAM5[Action::s3:GetObject*]``. ``reason`` must say why the
     finding does not apply here; a short or generic reason is refused.
     """
-    if len(reason.strip()) < 20:
-        raise ValueError(f"acknowledgement of {rule_ids} needs a specific reason, got {reason!r}")
+    _require_reason(f"acknowledgement of {rule_ids}", reason)
     for rule_id in [rule_ids] if isinstance(rule_ids, str) else rule_ids:
         cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
         # Marks the acknowledgement as this project's, so the gates can tell it apart from the
@@ -34,8 +39,7 @@ def acknowledge(scope: IConstruct, rule_ids: str | list[str], reason: str) -> No
 
 def skip_checkov(resource: cdk.CfnResource, check_id: str, reason: str) -> None:
     """Record a checkov skip in the resource's template metadata (``Metadata.checkov.skip``)."""
-    if len(reason.strip()) < 20:
-        raise ValueError(f"checkov skip {check_id} needs a specific reason, got {reason!r}")
+    _require_reason(f"checkov skip {check_id}", reason)
     metadata = resource.get_metadata("checkov") or {"skip": []}
     metadata["skip"].append({"id": check_id, "comment": reason})
     resource.add_metadata("checkov", metadata)
@@ -52,8 +56,7 @@ def ignore_cfn_lint(resource: cdk.CfnResource, check_id: str, reason: str) -> No
     the reason goes in ``Metadata.secure-ml:cfn-lint-reasons`` (``{check: reason}``), where the
     report (``python -m report``) lists it with every other acknowledgement.
     """
-    if len(reason.strip()) < 20:
-        raise ValueError(f"cfn-lint ignore {check_id} needs a specific reason, got {reason!r}")
+    _require_reason(f"cfn-lint ignore {check_id}", reason)
     config = resource.get_metadata("cfn-lint") or {"config": {"ignore_checks": []}}
     checks = config["config"].setdefault("ignore_checks", [])
     if check_id not in checks:

@@ -295,8 +295,6 @@ class BedrockInvocationLogging(Construct):
             ],
             outside_vpc,
         )
-        # CDK makes the function depend on its role subtree (role and policies); the role is also
-        # referenced, which cfn-lint reports as a redundant DependsOn (W3005).
         ignore_cfn_lint(
             function,
             "W3005",
